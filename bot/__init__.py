@@ -1,0 +1,1 @@
+"""Syrlas: an anonymous health confidant for teenagers and mothers in Kazakhstan."""
