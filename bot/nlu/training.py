@@ -1,0 +1,136 @@
+"""Training the Rasa NLU model, cached by a fingerprint of everything that shapes it."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+# Bump when the way we build the model changes in a way the inputs below do not show.
+TRAINING_FORMAT = "syrlas-nlu-1"
+
+
+class TrainingFailed(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class TrainingInputs:
+    config: Path
+    nlu_data: Path
+    rasa_lock: Path  # the pinned Rasa environment: another Rasa means another model
+
+    def files(self) -> list[Path]:
+        data = sorted(
+            p for p in self.nlu_data.rglob("*") if p.is_file() and p.suffix in {".yml", ".yaml"}
+        )
+        return [self.config, self.rasa_lock, *data]
+
+    def fingerprint(self) -> str:
+        digest = hashlib.sha256(TRAINING_FORMAT.encode())
+        for path in self.files():
+            name = (
+                path.relative_to(self.nlu_data) if path.is_relative_to(self.nlu_data) else path.name
+            )
+            digest.update(f"\0{name}\0".encode())
+            digest.update(path.read_bytes())
+        return digest.hexdigest()
+
+
+def model_path(models_dir: Path, fingerprint: str) -> Path:
+    return models_dir / f"nlu-{fingerprint[:20]}.tar.gz"
+
+
+@contextlib.contextmanager
+def _exclusive(lock_path: Path) -> Iterator[None]:
+    """One training at a time per cache folder (two checkouts may share it)."""
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with lock_path.open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def rasa_environment() -> dict[str, str]:
+    """Rasa runs offline: no telemetry, quiet TensorFlow, no writes to the user's home config."""
+    env = dict(os.environ)
+    env.update(
+        RASA_TELEMETRY_ENABLED="false",
+        TF_CPP_MIN_LOG_LEVEL="2",
+        TF_ENABLE_ONEDNN_OPTS="0",
+        SANIC_REGISTER="False",
+        PYTHONWARNINGS="ignore",
+    )
+    return env
+
+
+def train(
+    inputs: TrainingInputs,
+    rasa: Path,
+    models_dir: Path,
+    *,
+    force: bool = False,
+    log: Path | None = None,
+) -> tuple[Path, bool]:
+    """The model for these inputs, and whether it was trained now (False: reused from cache)."""
+    if not rasa.exists():
+        raise TrainingFailed(f"Rasa is not installed at {rasa}: run `make setup`")
+    fingerprint = inputs.fingerprint()
+    target = model_path(models_dir, fingerprint)
+    with _exclusive(models_dir / ".train.lock"):
+        if target.exists() and not force:
+            return target, False
+        with tempfile.TemporaryDirectory(prefix="syrlas-train-") as workdir:
+            command = [
+                str(rasa),
+                "train",
+                "nlu",
+                "--config",
+                str(inputs.config),
+                "--nlu",
+                str(inputs.nlu_data),
+                "--out",
+                workdir,
+                "--fixed-model-name",
+                target.name.removesuffix(".tar.gz"),
+            ]
+            log_handle = log.open("w") if log else subprocess.DEVNULL
+            try:
+                # Rasa writes .rasa/ caches in its working directory: keep them in the temp dir.
+                result = subprocess.run(
+                    command,
+                    cwd=workdir,
+                    env=rasa_environment(),
+                    stdin=subprocess.DEVNULL,
+                    stdout=log_handle,
+                    stderr=subprocess.STDOUT,
+                    check=False,
+                )
+            finally:
+                if log_handle is not subprocess.DEVNULL:
+                    log_handle.close()
+            produced = Path(workdir) / target.name
+            if result.returncode != 0 or not produced.exists():
+                hint = f" (log: {log})" if log else ""
+                raise TrainingFailed(
+                    f"rasa train nlu failed with exit code {result.returncode}{hint}"
+                )
+            models_dir.mkdir(parents=True, exist_ok=True)
+            partial = target.with_suffix(".partial")
+            shutil.move(str(produced), partial)
+            partial.replace(target)  # atomic: a reader never sees half a model
+    return target, True
+
+
+def current_model(inputs: TrainingInputs, models_dir: Path) -> Path | None:
+    target = model_path(models_dir, inputs.fingerprint())
+    return target if target.exists() else None
