@@ -1,0 +1,1 @@
+"""Safety and privacy: pseudonyms, the secret key, (later) crisis detection and abuse reports."""

@@ -1,0 +1,5 @@
+"""Storage failures the callers may survive (a locked or unreachable database)."""
+
+
+class StorageUnavailable(RuntimeError):
+    pass

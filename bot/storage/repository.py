@@ -1,0 +1,192 @@
+"""Reading and writing what the bot keeps, one short transaction per operation."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import ParamSpec, TypeVar
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+
+from bot.storage.database import session_factory
+from bot.storage.errors import StorageUnavailable
+from bot.storage.models import Base, ConversationStateRow, Feedback, Message, User, utcnow
+
+# Conversation text is needed only to understand the next few messages.
+DEFAULT_MESSAGE_TTL = dt.timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class LoggedMessage:
+    direction: str  # "in" | "out"
+    text: str
+    topic: str | None = None
+    route: str | None = None
+
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def _guarded(method: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
+    """Database failures (locked, unreachable) surface as StorageUnavailable, which callers
+    may survive; programming errors still raise as themselves."""
+
+    @functools.wraps(method)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return await method(*args, **kwargs)
+        except (SQLAlchemyError, OSError, TimeoutError) as exc:
+            raise StorageUnavailable(f"{type(exc).__name__}: {str(exc).splitlines()[0]}") from exc
+
+    return wrapper
+
+
+class Repository:
+    def __init__(
+        self, engine: AsyncEngine, message_ttl: dt.timedelta = DEFAULT_MESSAGE_TTL
+    ) -> None:
+        self.engine = engine
+        self._sessions: async_sessionmaker = session_factory(engine)
+        self.message_ttl = message_ttl
+
+    def _insert(self, table: type[Base]):
+        dialect = self.engine.dialect.name
+        return (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
+
+    async def _ensure_user(self, session, pseudonym: str) -> None:
+        now = utcnow()
+        statement = self._insert(User).values(
+            pseudonym=pseudonym, created_at=now, last_seen=now, active=True
+        )
+        await session.execute(
+            statement.on_conflict_do_update(
+                index_elements=[User.pseudonym], set_={"last_seen": now, "active": True}
+            )
+        )
+
+    @_guarded
+    async def load_state(self, pseudonym: str) -> dict | None:
+        async with self._sessions() as session:
+            row = await session.get(ConversationStateRow, pseudonym)
+            return dict(row.state) if row else None
+
+    @_guarded
+    async def save_state(
+        self, pseudonym: str, state: dict, *, language: str | None, audience: str | None
+    ) -> None:
+        now = utcnow()
+        async with self._sessions.begin() as session:
+            await self._ensure_user(session, pseudonym)
+            user = await session.get(User, pseudonym)
+            user.language, user.audience = language, audience
+            statement = self._insert(ConversationStateRow).values(
+                pseudonym=pseudonym, state=state, updated_at=now
+            )
+            await session.execute(
+                statement.on_conflict_do_update(
+                    index_elements=[ConversationStateRow.pseudonym],
+                    set_={"state": state, "updated_at": now},
+                )
+            )
+
+    @_guarded
+    async def add_messages(self, pseudonym: str, messages: list[LoggedMessage]) -> None:
+        if not messages:
+            return
+        now = utcnow()
+        async with self._sessions.begin() as session:
+            await self._ensure_user(session, pseudonym)
+            session.add_all(
+                Message(
+                    pseudonym=pseudonym,
+                    direction=m.direction,
+                    text=m.text,
+                    topic=m.topic,
+                    route=m.route,
+                    created_at=now,
+                    expires_at=now + self.message_ttl,
+                )
+                for m in messages
+            )
+
+    @_guarded
+    async def recent_messages(self, pseudonym: str, limit: int = 20) -> list[LoggedMessage]:
+        async with self._sessions() as session:
+            rows = await session.scalars(
+                select(Message)
+                .where(Message.pseudonym == pseudonym)
+                .order_by(Message.id.desc())
+                .limit(limit)
+            )
+            return [
+                LoggedMessage(r.direction, r.text, r.topic, r.route) for r in reversed(list(rows))
+            ]
+
+    @_guarded
+    async def record_feedback(
+        self, pseudonym: str, *, topic: str, revision: int, language: str, helpful: bool
+    ) -> None:
+        async with self._sessions.begin() as session:
+            await self._ensure_user(session, pseudonym)
+            statement = self._insert(Feedback).values(
+                pseudonym=pseudonym,
+                topic=topic,
+                revision=revision,
+                language=language,
+                helpful=helpful,
+                created_at=utcnow(),
+            )
+            await session.execute(
+                statement.on_conflict_do_update(
+                    index_elements=[Feedback.pseudonym, Feedback.topic, Feedback.revision],
+                    set_={"helpful": helpful, "language": language},
+                )
+            )
+
+    @_guarded
+    async def feedback_summary(self) -> dict[tuple[str, int], tuple[int, int]]:
+        """(topic, revision) -> (helpful, not helpful): aggregated, never per person."""
+        async with self._sessions() as session:
+            rows = await session.execute(
+                select(Feedback.topic, Feedback.revision, Feedback.helpful, func.count()).group_by(
+                    Feedback.topic, Feedback.revision, Feedback.helpful
+                )
+            )
+            summary: dict[tuple[str, int], tuple[int, int]] = {}
+            for topic, revision, helpful, count in rows:
+                up, down = summary.get((topic, revision), (0, 0))
+                summary[(topic, revision)] = (up + count, down) if helpful else (up, down + count)
+            return summary
+
+    @_guarded
+    async def purge_expired(self, now: dt.datetime | None = None) -> int:
+        async with self._sessions.begin() as session:
+            result = await session.execute(
+                delete(Message).where(Message.expires_at <= (now or utcnow()))
+            )
+            return result.rowcount or 0
+
+    @_guarded
+    async def forget(self, pseudonym: str) -> None:
+        """Erase every row about this user (children first, so no database needs CASCADE)."""
+        async with self._sessions.begin() as session:
+            for table in (Message, Feedback, ConversationStateRow):
+                await session.execute(delete(table).where(table.pseudonym == pseudonym))
+            await session.execute(delete(User).where(User.pseudonym == pseudonym))
+
+    @_guarded
+    async def count_rows(self) -> dict[str, int]:
+        async with self._sessions() as session:
+            counts = {}
+            for table in Base.metadata.sorted_tables:
+                if table.name == "alembic_version":
+                    continue
+                counts[table.name] = await session.scalar(select(func.count()).select_from(table))
+            return counts
