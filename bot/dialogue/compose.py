@@ -1,0 +1,179 @@
+"""Turning a decision into the messages a user reads. Texts come from responses/ and locales/."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.dialogue.messages import Button, Reply
+from bot.i18n import Translator
+from bot.knowledge.base import KnowledgeBase
+from bot.knowledge.topics import Route
+from bot.languages import LANGUAGE_NAMES, LANGUAGES, Language
+
+MAX_RELATED_BUTTONS = 2
+
+
+@dataclass(frozen=True)
+class Composer:
+    knowledge: KnowledgeBase
+
+    def _bullets(self, heading: str, lines: list[str]) -> str:
+        return "\n".join([heading, *(f"• {line}" for line in lines)])
+
+    def helplines(self, tr: Translator, *, crisis: bool) -> str:
+        lines = (
+            self.knowledge.helplines.crisis_lines
+            if crisis
+            else self.knowledge.helplines.danger_now_lines
+        )(tr.language)
+        return self._bullets(tr.gettext("If you are in danger right now, call:"), lines)
+
+    def topic_answer(
+        self, topic_id: str, route: Route, tr: Translator, audience: str | None
+    ) -> Reply | None:
+        """The curated answer shaped by its route: crisis numbers first, urgent danger first."""
+        content = self.knowledge.content(topic_id)
+        topic = self.knowledge.topic(topic_id)
+        variant = self.knowledge.answer(
+            topic_id,
+            tr.language,
+            audience or (topic.audience if topic and topic.audience != "any" else None),
+        )
+        if content is None or variant is None:
+            return None
+        parts: list[str] = []
+        danger = (
+            self._bullets(tr.gettext("Get medical help now if:"), variant.danger_signs)
+            if variant.danger_signs
+            else None
+        )
+        if route is Route.CRISIS:
+            parts.append(self.helplines(tr, crisis=True))
+        if danger and route is Route.URGENT:
+            parts.append(danger)
+        parts.append(variant.text.strip())
+        if danger and route is not Route.URGENT:
+            parts.append(danger)
+        if content.sources:
+            names = ", ".join(dict.fromkeys(source.name for source in content.sources))
+            parts.append(tr.gettext("Sources: %(sources)s") % {"sources": names})
+
+        buttons: list[Button] = []
+        if variant.more:
+            buttons.append(Button(tr.gettext("More"), f"more:{topic_id}"))
+        if route in (Route.ANSWER, Route.URGENT, Route.CRISIS):
+            buttons.append(Button(tr.gettext("👍 Helpful"), f"fb:{topic_id}:{content.revision}:1"))
+            buttons.append(
+                Button(tr.gettext("👎 Not helpful"), f"fb:{topic_id}:{content.revision}:0")
+            )
+            buttons.append(Button(tr.gettext("Talk to a consultant"), "human"))
+        for related in content.related:
+            if len(buttons) >= 4 + MAX_RELATED_BUTTONS or related not in self.knowledge.contents:
+                continue
+            buttons.append(Button(self.knowledge.title(related, tr.language), f"topic:{related}"))
+        return Reply("\n\n".join(parts), tuple(buttons))
+
+    def more(self, topic_id: str, tr: Translator, audience: str | None) -> Reply | None:
+        content = self.knowledge.content(topic_id)
+        variant = self.knowledge.answer(topic_id, tr.language, audience)
+        if content is None or variant is None or not variant.more:
+            return None
+        lines = [variant.more.strip()]
+        if content.sources:
+            lines.append(
+                "\n".join(
+                    f"• {s.name}: {s.title} {s.url}".replace("  ", " ") for s in content.sources
+                )
+            )
+        return Reply("\n\n".join(lines), (Button(tr.gettext("Talk to a consultant"), "human"),))
+
+    def clarify(self, candidates: tuple[str, ...], tr: Translator) -> Reply:
+        if not candidates:
+            return Reply(
+                tr.gettext(
+                    "I'm not sure I understood. Could you say it in other words? "
+                    "You can also ask a consultant."
+                ),
+                (Button(tr.gettext("Talk to a consultant"), "human"),),
+            )
+        buttons = tuple(
+            Button(self.knowledge.title(t, tr.language), f"topic:{t}") for t in candidates
+        )
+        return Reply(
+            tr.gettext("I'm not sure I understood. Is your question about one of these?"),
+            (*buttons, Button(tr.gettext("Something else"), "none")),
+        )
+
+    def handed_over(self, tr: Translator, *, available: bool) -> Reply:
+        if available:
+            text = tr.gettext(
+                "I've passed your question to a consultant (a doctor or psychologist). They will "
+                "not see your name or account. An answer can take a while."
+            )
+        else:
+            text = tr.gettext(
+                "Consultants are not connected yet, so I can't pass your question on right now. "
+                "You can ask in person at a youth health centre (free and confidential) or at "
+                "your polyclinic."
+            )
+        return Reply("\n\n".join([text, self.helplines(tr, crisis=False)]))
+
+    def nlu_down(self, tr: Translator) -> Reply:
+        text = tr.gettext(
+            "Sorry, I can't read messages properly right now because of a technical problem. "
+            "Please try again in a few minutes, or ask a consultant."
+        )
+        return Reply(
+            "\n\n".join([text, self.helplines(tr, crisis=False)]),
+            (Button(tr.gettext("Talk to a consultant"), "human"),),
+        )
+
+    def choose_language(self, tr: Translator, preselected: Language | None) -> Reply:
+        order = sorted(LANGUAGES, key=lambda lang: lang != preselected)
+        return Reply(
+            tr.gettext("Which language shall we speak?"),
+            tuple(Button(LANGUAGE_NAMES[lang], f"lang:{lang}") for lang in order),
+        )
+
+    def choose_audience(self, tr: Translator) -> Reply:
+        return Reply(
+            tr.gettext("Who are you? This helps me answer the right way."),
+            (
+                Button(tr.gettext("I'm a teenager"), "aud:teen"),
+                Button(tr.gettext("I'm a parent or expecting a baby"), "aud:parent"),
+            ),
+        )
+
+    def welcome(self, tr: Translator) -> Reply:
+        return Reply(
+            tr.gettext(
+                "Hello! I'm Syrlas, an anonymous helper for questions about health, the body, "
+                "feelings and safety, for teenagers and for mothers. I'm not a doctor: I answer "
+                "from checked sources (WHO, UNICEF, the Ministry of Health of Kazakhstan) and can "
+                "pass your question to a real doctor or psychologist. I don't ask for your name "
+                "and don't keep your phone number or account."
+            )
+        )
+
+    def ready(self, tr: Translator) -> Reply:
+        return Reply(
+            tr.gettext(
+                "Thank you! Ask me anything in your own words, for example: "
+                "“my period hurts, what can I do?”"
+            )
+        )
+
+    def help(self, tr: Translator) -> Reply:
+        return Reply(
+            tr.gettext(
+                "Write your question in your own words, in Kazakh, Russian or English. "
+                "Commands: /language to change the language, /audience to say who you are, "
+                "/consultant to ask a person."
+            )
+        )
+
+    def feedback_thanks(self, tr: Translator) -> Reply:
+        return Reply(tr.gettext("Thank you, this helps us improve the answers."))
+
+    def empty(self, tr: Translator) -> Reply:
+        return Reply(tr.gettext("Please write your question in words."))

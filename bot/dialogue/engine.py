@@ -1,0 +1,323 @@
+"""The conversation engine: one incoming message in, what to say and do out.
+
+It knows no transport. Channels turn their updates into ``Incoming`` and carry out ``Outcome``.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from bot.dialogue.compose import Composer
+from bot.dialogue.messages import Command, Incoming, OpenTicket, Outcome, Priority, Reply
+from bot.dialogue.routing import Decision, Thresholds, decide
+from bot.dialogue.state import ConversationState
+from bot.i18n import Catalogs, Translator
+from bot.knowledge.base import KnowledgeBase
+from bot.knowledge.topics import Route
+from bot.languages import FALLBACK_LANGUAGE, Language, parse_language
+from bot.nlu.client import NluParser, NluUnavailable
+from bot.nlu.language import detect_language
+from bot.nlu.text import clean_text
+from bot.storage.errors import StorageUnavailable
+from bot.storage.repository import LoggedMessage
+
+log = logging.getLogger(__name__)
+
+TICKET_PRIORITY = {Route.CRISIS: Priority.CRISIS, Route.URGENT: Priority.URGENT}
+
+
+class ConversationStore(Protocol):
+    async def load_state(self, pseudonym: str) -> dict | None: ...
+    async def save_state(
+        self, pseudonym: str, state: dict, *, language: str | None, audience: str | None
+    ) -> None: ...
+    async def add_messages(self, pseudonym: str, messages: list[LoggedMessage]) -> None: ...
+    async def record_feedback(
+        self, pseudonym: str, *, topic: str, revision: int, language: str, helpful: bool
+    ) -> None: ...
+
+
+@dataclass
+class _Turn:
+    """Working memory of one ``handle`` call."""
+
+    incoming: Incoming
+    state: ConversationState
+    tr: Translator
+    replies: list[Reply] = field(default_factory=list)
+    effects: list[OpenTicket] = field(default_factory=list)
+    decision: Decision | None = None
+    topic: str | None = None
+    nlu_unavailable: bool = False
+
+
+@dataclass
+class Engine:
+    knowledge: KnowledgeBase
+    nlu: NluParser
+    catalogs: Catalogs
+    store: ConversationStore | None = None
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    consultants_available: bool = False
+
+    def __post_init__(self) -> None:
+        self.compose = Composer(self.knowledge)
+
+    # --- language -----------------------------------------------------------------------------
+    def reply_language(
+        self, text: str, state: ConversationState, client_language: str | None
+    ) -> Language:
+        """A message's own language wins when it is clear (a Kazakh message gets a Kazakh answer
+        even if the user chose Russian); then the chosen one, the one we last spoke, a weak
+        guess from the text, the client's language, and finally the fallback."""
+        detected = detect_language(text) if text else None
+        guess = detected.language if detected else None
+        if guess and detected and detected.confident:
+            return guess
+        return (
+            state.language
+            or state.last_language
+            or guess
+            or parse_language(client_language)
+            or FALLBACK_LANGUAGE
+        )
+
+    # --- the decision, shared with `syrlas classify` ------------------------------------------
+    async def classify(
+        self, text: str, language: Language | None = None
+    ) -> tuple[Language, Decision]:
+        """What the bot would do with ``text`` as the first message of a conversation."""
+        cleaned = clean_text(text)
+        lang = language or self.reply_language(cleaned, ConversationState(), None)
+        if not cleaned:
+            return lang, Decision(Route.CLARIFY, None, 0.0)
+        parse = await self.nlu.parse(cleaned)
+        return lang, decide(parse, self.knowledge.taxonomy, self.thresholds)
+
+    # --- one message --------------------------------------------------------------------------
+    async def handle(self, incoming: Incoming) -> Outcome:
+        state = await self._load(incoming.user)
+        if incoming.text and not incoming.action and not incoming.command:
+            language = self.reply_language(
+                clean_text(incoming.text), state, incoming.client_language
+            )
+        else:
+            language = (
+                state.language
+                or state.last_language
+                or parse_language(incoming.client_language)
+                or FALLBACK_LANGUAGE
+            )
+        turn = _Turn(incoming, state, self.catalogs(language))
+
+        if incoming.command is not None:
+            self._on_command(turn, incoming.command)
+        elif incoming.action:
+            await self._on_action(turn, incoming.action)
+        else:
+            await self._on_text(turn)
+
+        state.last_language = turn.tr.language
+        await self._save(turn)
+        decision = turn.decision
+        return Outcome(
+            language=turn.tr.language,
+            replies=turn.replies,
+            route=decision.route if decision else None,
+            topic=turn.topic if turn.topic else (decision.topic if decision else None),
+            confidence=decision.confidence if decision else None,
+            effects=turn.effects,
+            nlu_unavailable=turn.nlu_unavailable,
+        )
+
+    def _on_command(self, turn: _Turn, command: Command) -> None:
+        state, tr = turn.state, turn.tr
+        if command is Command.START:
+            turn.replies.append(self.compose.welcome(tr))
+            if state.language is None:
+                state.awaiting = "language"
+                turn.replies.append(
+                    self.compose.choose_language(tr, parse_language(turn.incoming.client_language))
+                )
+            elif state.audience is None:
+                state.awaiting = "audience"
+                turn.replies.append(self.compose.choose_audience(tr))
+            else:
+                turn.replies.append(self.compose.ready(tr))
+        elif command is Command.LANGUAGE:
+            state.awaiting = "language"
+            turn.replies.append(self.compose.choose_language(tr, state.language))
+        elif command is Command.AUDIENCE:
+            state.awaiting = "audience"
+            turn.replies.append(self.compose.choose_audience(tr))
+        elif command is Command.CONSULTANT:
+            self._hand_over(turn, Route.HANDOFF, None, turn.incoming.text)
+        else:
+            turn.replies.append(self.compose.help(tr))
+
+    async def _on_action(self, turn: _Turn, action: str) -> None:
+        state = turn.state
+        kind, _, arg = action.partition(":")
+        if kind == "lang" and (language := parse_language(arg)):
+            state.language = language
+            turn.tr = self.catalogs(language)
+            if state.audience is None:
+                state.awaiting = "audience"
+                turn.replies.append(self.compose.choose_audience(turn.tr))
+            else:
+                state.awaiting = None
+                turn.replies.append(self.compose.ready(turn.tr))
+        elif kind == "aud" and arg in ("teen", "parent"):
+            state.audience, state.awaiting = arg, None
+            turn.replies.append(self.compose.ready(turn.tr))
+        elif kind == "topic" and arg in self.knowledge.contents:
+            self._answer_topic(turn, Decision(self.knowledge.taxonomy[arg].route, arg, 1.0))
+        elif kind == "more" and (reply := self.compose.more(arg, turn.tr, state.audience)):
+            turn.replies.append(reply)
+        elif kind == "fb":
+            await self._feedback(turn, arg)
+        elif kind == "human":
+            self._hand_over(turn, Route.HANDOFF, state.last_topic, state.pending_question)
+        elif kind == "none":
+            self._hand_over(turn, Route.ESCALATE, None, state.pending_question)
+        else:  # an old or forged button: say so kindly and carry on
+            turn.replies.append(self.compose.help(turn.tr))
+
+    async def _on_text(self, turn: _Turn) -> None:
+        text = clean_text(turn.incoming.text)
+        if not text:
+            turn.replies.append(self.compose.empty(turn.tr))
+            return
+        after_clarification = turn.state.awaiting == "clarify"
+        try:
+            parse = await self.nlu.parse(text)
+        except NluUnavailable as exc:
+            log.warning("nlu unavailable: %s", exc)
+            turn.nlu_unavailable = True
+            turn.state.pending_question = text
+            turn.replies.append(self.compose.nlu_down(turn.tr))
+            return
+        decision = decide(
+            parse, self.knowledge.taxonomy, self.thresholds, after_clarification=after_clarification
+        )
+        turn.state.awaiting = None
+        if decision.route is Route.CLARIFY:
+            turn.decision = decision
+            turn.state.awaiting, turn.state.candidates = "clarify", list(decision.candidates)
+            turn.state.pending_question = text
+            turn.replies.append(self.compose.clarify(decision.candidates, turn.tr))
+        elif decision.route is Route.ESCALATE:
+            question = "\n".join(filter(None, [turn.state.pending_question, text]))
+            self._hand_over(turn, Route.ESCALATE, None, question, decision)
+        else:
+            turn.state.pending_question = text
+            self._answer_topic(turn, decision)
+
+    def _answer_topic(self, turn: _Turn, decision: Decision) -> None:
+        topic_id = decision.topic
+        assert topic_id is not None
+        turn.decision, turn.topic = decision, topic_id
+        turn.state.last_topic, turn.state.candidates = topic_id, []
+        reply = self.compose.topic_answer(topic_id, decision.route, turn.tr, turn.state.audience)
+        if decision.route is Route.HANDOFF:
+            if reply:
+                turn.replies.append(reply)
+            self._hand_over(
+                turn,
+                Route.HANDOFF,
+                topic_id,
+                turn.state.pending_question,
+                decision,
+                announce=reply is None,
+            )
+            return
+        if reply is None:  # a topic the NLU knows but nobody has written yet: a person answers
+            self._hand_over(turn, Route.ESCALATE, topic_id, turn.state.pending_question, decision)
+            return
+        turn.replies.append(reply)
+        if decision.route in TICKET_PRIORITY and self.consultants_available:
+            turn.effects.append(
+                self._ticket(
+                    turn, TICKET_PRIORITY[decision.route], topic_id, turn.state.pending_question
+                )
+            )
+
+    def _hand_over(
+        self,
+        turn: _Turn,
+        route: Route,
+        topic: str | None,
+        question: str,
+        decision: Decision | None = None,
+        *,
+        announce: bool = True,
+    ) -> None:
+        turn.decision = decision or Decision(route, topic, 1.0)
+        turn.topic = topic
+        if self.consultants_available:
+            turn.effects.append(self._ticket(turn, Priority.NORMAL, topic, question))
+        if announce or not self.consultants_available:
+            turn.replies.append(
+                self.compose.handed_over(turn.tr, available=self.consultants_available)
+            )
+
+    def _ticket(
+        self, turn: _Turn, priority: Priority, topic: str | None, question: str
+    ) -> OpenTicket:
+        return OpenTicket(
+            priority=priority,
+            language=turn.tr.language,
+            audience=turn.state.audience,
+            topic=topic,
+            question=question,
+        )
+
+    async def _feedback(self, turn: _Turn, arg: str) -> None:
+        topic, _, rest = arg.partition(":")
+        revision, _, value = rest.partition(":")
+        if topic not in self.knowledge.contents or not revision.isdigit() or value not in "01":
+            turn.replies.append(self.compose.help(turn.tr))
+            return
+        if self.store is not None:
+            try:
+                await self.store.record_feedback(
+                    turn.incoming.user,
+                    topic=topic,
+                    revision=int(revision),
+                    language=turn.tr.language,
+                    helpful=value == "1",
+                )
+            except StorageUnavailable as exc:
+                log.warning("feedback not stored: %s", exc)
+        turn.replies.append(self.compose.feedback_thanks(turn.tr))
+
+    # --- storage, never fatal: a locked database must not silence the bot ---------------------
+    async def _load(self, user: str) -> ConversationState:
+        if self.store is None:
+            return ConversationState()
+        try:
+            return ConversationState.from_dict(await self.store.load_state(user))
+        except StorageUnavailable as exc:
+            log.warning("state not loaded: %s", exc)
+            return ConversationState()
+
+    async def _save(self, turn: _Turn) -> None:
+        if self.store is None:
+            return
+        state, user = turn.state, turn.incoming.user
+        logged = (
+            [LoggedMessage("in", clean_text(turn.incoming.text, limit=4000), turn.topic, None)]
+            if turn.incoming.text
+            else []
+        )
+        route = turn.decision.route.value if turn.decision else None
+        logged += [LoggedMessage("out", reply.text, turn.topic, route) for reply in turn.replies]
+        try:
+            await self.store.save_state(
+                user, state.to_dict(), language=state.language, audience=state.audience
+            )
+            await self.store.add_messages(user, logged)
+        except StorageUnavailable as exc:
+            log.warning("conversation not stored: %s", exc)

@@ -1,0 +1,71 @@
+"""What goes into the core and what comes out: plain data, no transport types."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from bot.knowledge.topics import Route
+from bot.languages import Language
+
+
+class Command(StrEnum):
+    START = "start"
+    HELP = "help"
+    LANGUAGE = "language"
+    AUDIENCE = "audience"
+    CONSULTANT = "consultant"
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One thing a user did: typed text, pressed a button (``action``) or sent a command."""
+
+    user: str  # the pseudonym, never a channel id
+    text: str = ""
+    action: str | None = None
+    command: Command | None = None
+    client_language: str | None = None  # e.g. Telegram's language_code: a hint, not a choice
+
+
+@dataclass(frozen=True)
+class Button:
+    label: str
+    action: str
+
+
+@dataclass(frozen=True)
+class Reply:
+    text: str
+    buttons: tuple[Button, ...] = ()
+
+
+class Priority(StrEnum):
+    NORMAL = "normal"
+    URGENT = "urgent"
+    CRISIS = "crisis"
+
+
+@dataclass(frozen=True)
+class OpenTicket:
+    """An intention for the escalation service: hand this conversation to a consultant."""
+
+    priority: Priority
+    language: Language
+    audience: str | None
+    topic: str | None
+    question: str
+
+
+Effect = OpenTicket
+
+
+@dataclass(frozen=True)
+class Outcome:
+    language: Language
+    replies: list[Reply]
+    route: Route | None = None  # None: not a routing decision (onboarding, feedback, NLU down)
+    topic: str | None = None
+    confidence: float | None = None
+    effects: list[Effect] = field(default_factory=list)
+    nlu_unavailable: bool = False

@@ -1,0 +1,60 @@
+"""The one place where an NLU result becomes a route. Thresholds live here and nowhere else."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.knowledge.topics import Route, Topic
+from bot.nlu.client import ParseResult
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    # Sure enough to act on the top topic ...
+    answer: float = 0.55
+    # ... and clearly ahead of the runner-up.
+    margin: float = 0.15
+    # A crisis topic this likely wins over everything: a missed crisis costs more than a
+    # needless hotline list. (Recall first; the safety issue adds a lexicon on top.)
+    crisis: float = 0.30
+    # Candidates at least this likely are offered as buttons in a clarification.
+    candidate: float = 0.12
+    max_candidates: int = 3
+
+
+@dataclass(frozen=True)
+class Decision:
+    route: Route
+    topic: str | None
+    confidence: float
+    candidates: tuple[str, ...] = ()
+
+
+def decide(
+    parse: ParseResult,
+    taxonomy: dict[str, Topic],
+    thresholds: Thresholds = Thresholds(),
+    *,
+    after_clarification: bool = False,
+) -> Decision:
+    ranking = [score for score in parse.ranking if score.name in taxonomy]
+    if not ranking:
+        return Decision(Route.ESCALATE if after_clarification else Route.CLARIFY, None, 0.0)
+    top = ranking[0]
+
+    for score in ranking:
+        if taxonomy[score.name].route is Route.CRISIS and score.confidence >= thresholds.crisis:
+            return Decision(Route.CRISIS, score.name, score.confidence)
+
+    runner_up = ranking[1].confidence if len(ranking) > 1 else 0.0
+    if top.confidence >= thresholds.answer and top.confidence - runner_up >= thresholds.margin:
+        return Decision(taxonomy[top.name].route, top.name, top.confidence)
+
+    candidates = tuple(
+        score.name
+        for score in ranking[: thresholds.max_candidates]
+        if score.confidence >= thresholds.candidate and taxonomy[score.name].route is not Route.META
+    )
+    if after_clarification:
+        return Decision(Route.ESCALATE, None, top.confidence)
+    return Decision(Route.CLARIFY, None, top.confidence, candidates)
