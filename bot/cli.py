@@ -1,0 +1,221 @@
+"""The ``syrlas`` command line (CONTRACT.md).
+
+Ordinary mistakes end in one line and a non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Callable
+
+from pydantic import ValidationError
+
+from bot.languages import LANGUAGES, parse_language
+from bot.settings import Settings
+
+
+class CommandError(RuntimeError):
+    """An ordinary failure: printed as one line, exit code 1."""
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problem = exc.errors()[0]
+        field = "SYRLAS_" + "_".join(str(part) for part in problem["loc"]).upper()
+        raise CommandError(f"bad setting {field}: {problem['msg']}") from exc
+
+
+def _configure_logging(settings: Settings, level: str | None = None) -> None:
+    logging.basicConfig(
+        level=(level or settings.log_level).upper(),
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+def _status(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+# --- commands -----------------------------------------------------------------------------------
+def cmd_chat(args: argparse.Namespace) -> int:
+    from bot.channels.terminal import TerminalChat, terminal_user
+    from bot.runtime import open_runtime
+
+    settings = _settings()
+    _configure_logging(settings, "WARNING")
+
+    async def main() -> None:
+        async with open_runtime(settings, _status) as runtime:
+            await runtime.repository.purge_expired()
+            user = runtime.pseudonymize("terminal", terminal_user())
+            chat = TerminalChat(runtime.engine, user, interactive=sys.stdin.isatty())
+            await chat.start(parse_language(args.lang), args.audience)
+            await chat.run(sys.stdin)
+
+    asyncio.run(main())
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    settings = _settings()
+    if settings.telegram_token is None:
+        raise CommandError("SYRLAS_TELEGRAM_TOKEN is not set (without it, use `syrlas chat`)")
+    raise CommandError("the Telegram front is not built yet; use `syrlas chat` meanwhile")
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from bot.nlu.training import train
+    from bot.runtime import training_inputs
+
+    settings = _settings()
+    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    log_path = settings.var_dir / "train.log"
+    inputs = training_inputs(settings)
+    _status("checking the NLU model…")
+    model, trained = train(
+        inputs, settings.rasa_executable, settings.models_dir, force=args.force, log=log_path
+    )
+    _status(f"{'trained' if trained else 'up to date'}: {model}")
+    return 0
+
+
+def cmd_classify(args: argparse.Namespace) -> int:
+    from bot.classify import classify_lines
+    from bot.dialogue.engine import Engine
+    from bot.runtime import load_content, open_nlu
+
+    settings = _settings()
+    _configure_logging(settings, "WARNING")
+
+    async def main() -> int:
+        knowledge, catalogs = load_content(settings)
+        async with open_nlu(settings, _status) as nlu:
+            engine = Engine(knowledge=knowledge, nlu=nlu.client, catalogs=catalogs)
+            errors = await classify_lines(engine, sys.stdin, sys.stdout)
+        if errors:
+            first = errors[0]
+            _status(
+                f"syrlas: {len(errors)} input line(s) not understood; "
+                f"first, line {first.line}: {first.reason}"
+            )
+            return 1
+        return 0
+
+    return asyncio.run(main())
+
+
+def cmd_kb_check(args: argparse.Namespace) -> int:
+    from bot.knowledge.check import check_knowledge_base
+
+    settings = _settings()
+    report = check_knowledge_base(settings.responses_dir, settings.nlu_data_dir)
+    for problem in report.problems:
+        print(problem)
+    print(
+        f"{report.covered}/{report.total} topics have curated answers; "
+        f"{len(report.problems)} problem(s)"
+    )
+    return 0 if report.ok else 1
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    from bot.storage.schema import upgrade
+
+    settings = _settings()
+    upgrade(settings.sqlalchemy_url)
+    _status("database is up to date")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from bot.evaluation import run_evaluation
+
+    settings = _settings()
+    _configure_logging(settings, "WARNING")
+    return asyncio.run(run_evaluation(settings, args.data, args.plot, _status))
+
+
+# --- parser -------------------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="syrlas", description="Syrlas: an anonymous health confidant (see README)."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(
+        name: str, handler: Callable[[argparse.Namespace], int], help_: str
+    ) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_, description=help_)
+        sub.set_defaults(handler=handler)
+        return sub
+
+    add("run", cmd_run, "serve Telegram (polling or webhook, from the settings)")
+    chat = add("chat", cmd_chat, "the bot in the terminal, one user, stdin/stdout")
+    chat.add_argument("--lang", choices=[lang.value for lang in LANGUAGES])
+    chat.add_argument("--audience", choices=["teen", "parent"])
+    train = add("train", cmd_train, "train the Rasa NLU model; skip when nothing changed")
+    train.add_argument("--force", action="store_true", help="train even if a model is cached")
+    add("classify", cmd_classify, "stdin JSONL in, stdout JSONL out")
+    evaluate = add("eval", cmd_eval, "NLU quality report per language on the held-out set")
+    evaluate.add_argument(
+        "--data", default=None, help="held-out folder (default tests/data/heldout)"
+    )
+    evaluate.add_argument("--plot", default=None, help="write the confusion matrix to this PNG")
+
+    kb = commands.add_parser("kb", help="the knowledge base")
+    kb_commands = kb.add_subparsers(dest="kb_command", required=True, metavar="KB_COMMAND")
+    kb_check = kb_commands.add_parser("check", help="validate the knowledge base")
+    kb_check.set_defaults(handler=cmd_kb_check)
+
+    db = commands.add_parser("db", help="the database")
+    db_commands = db.add_subparsers(dest="db_command", required=True, metavar="DB_COMMAND")
+    db_upgrade = db_commands.add_parser("upgrade", help="apply database migrations (Alembic)")
+    db_upgrade.set_defaults(handler=cmd_db_upgrade)
+    return parser
+
+
+def _expected_errors() -> tuple[type[BaseException], ...]:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from bot.knowledge.base import KnowledgeBaseError
+    from bot.nlu.client import NluUnavailable
+    from bot.nlu.server import NluServerError
+    from bot.nlu.training import TrainingFailed
+    from bot.runtime import SetupError
+    from bot.storage.database import DatabaseConfigError
+    from bot.storage.errors import StorageUnavailable
+
+    return (
+        CommandError,
+        SetupError,
+        KnowledgeBaseError,
+        NluUnavailable,
+        NluServerError,
+        TrainingFailed,
+        DatabaseConfigError,
+        StorageUnavailable,
+        SQLAlchemyError,
+        OSError,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except KeyboardInterrupt:
+        return 130
+    except _expected_errors() as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        print(f"syrlas: error: {reason}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,127 @@
+"""Wiring: build the parts a command needs from the settings, and close them cleanly."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+
+from bot.dialogue.engine import Engine
+from bot.i18n import Catalogs
+from bot.knowledge.base import KnowledgeBase, load_knowledge_base
+from bot.nlu.client import RasaClient
+from bot.nlu.server import RasaServer
+from bot.nlu.training import TrainingInputs, current_model
+from bot.safety.pseudonyms import Pseudonymizer
+from bot.safety.secret_key import SecretKeyMissing, load_or_create_secret_key
+from bot.settings import Settings
+from bot.storage.database import create_engine_async, is_postgres
+from bot.storage.repository import Repository
+
+log = logging.getLogger(__name__)
+
+
+class SetupError(RuntimeError):
+    """Something the operator must fix; the message says what (shown without a traceback)."""
+
+
+def training_inputs(settings: Settings) -> TrainingInputs:
+    return TrainingInputs(
+        config=settings.nlu_config,
+        nlu_data=settings.nlu_data_dir,
+        rasa_lock=settings.home / "nlu-requirements.lock",
+    )
+
+
+@dataclass
+class Nlu:
+    client: RasaClient
+    server: RasaServer | None  # None when SYRLAS_NLU_URL points at someone else's server
+
+
+@contextlib.asynccontextmanager
+async def open_nlu(
+    settings: Settings, on_status: Callable[[str], None] = lambda _: None
+) -> AsyncIterator[Nlu]:
+    """The configured Rasa server, or our own one started for the duration of the block."""
+    if settings.nlu_url:
+        token = settings.nlu_token.get_secret_value() if settings.nlu_token else None
+        client = RasaClient(settings.nlu_url, token, timeout=settings.nlu_timeout)
+        try:
+            yield Nlu(client, None)
+        finally:
+            await client.aclose()
+        return
+    model = current_model(training_inputs(settings), settings.models_dir)
+    if model is None:
+        raise SetupError(
+            "no NLU model for the current nlu_data/ and config.yml: run `syrlas train`"
+        )
+    server = RasaServer(
+        settings.rasa_executable,
+        model,
+        settings.var_dir / "rasa",
+        start_timeout=settings.nlu_start_timeout,
+        parse_timeout=settings.nlu_timeout,
+    )
+    on_status("starting the language understanding server (about 15 s)…")
+    try:
+        await server.start()
+    except Exception as exc:
+        await server.stop()
+        raise SetupError(str(exc)) from exc
+    client = server.client()
+    try:
+        yield Nlu(client, server)
+    finally:
+        await client.aclose()
+        await server.stop()
+
+
+def load_content(settings: Settings) -> tuple[KnowledgeBase, Catalogs]:
+    try:
+        return load_knowledge_base(settings.responses_dir), Catalogs(settings.locales_dir)
+    except Exception as exc:  # invalid content or missing catalogs: an operator's fix
+        raise SetupError(str(exc)) from exc
+
+
+def pseudonymizer(settings: Settings) -> Pseudonymizer:
+    secret = settings.secret_key.get_secret_value() if settings.secret_key else None
+    try:
+        key = load_or_create_secret_key(
+            secret, settings.var_dir, production=is_postgres(settings.database_url)
+        )
+    except SecretKeyMissing as exc:
+        raise SetupError(str(exc)) from exc
+    return Pseudonymizer(key)
+
+
+@dataclass
+class Runtime:
+    engine: Engine
+    repository: Repository
+    nlu: Nlu
+    pseudonymize: Pseudonymizer
+
+
+@contextlib.asynccontextmanager
+async def open_runtime(
+    settings: Settings, on_status: Callable[[str], None] = lambda _: None
+) -> AsyncIterator[Runtime]:
+    knowledge, catalogs = load_content(settings)
+    pseudonymize = pseudonymizer(settings)
+    database = create_engine_async(settings.sqlalchemy_url)
+    repository = Repository(database)
+    try:
+        async with open_nlu(settings, on_status) as nlu:
+            engine = Engine(
+                knowledge=knowledge,
+                nlu=nlu.client,
+                catalogs=catalogs,
+                store=repository,
+                consultants_available=settings.consultants_chat_id is not None,
+            )
+            yield Runtime(engine, repository, nlu, pseudonymize)
+    finally:
+        await database.dispose()
