@@ -1,0 +1,172 @@
+"""The dialogue core, driven as a channel would, with a scripted NLU and a real database."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.dialogue.engine import Engine
+from bot.dialogue.messages import Command, Incoming, Priority
+from bot.knowledge.topics import Route
+from bot.languages import Language
+from tests.doubles import ScriptedNlu
+
+USER = "a" * 64
+
+
+@pytest.fixture
+def nlu() -> ScriptedNlu:
+    return (
+        ScriptedNlu()
+        .on("у меня болят месячные", ("period_pain", 0.93), ("first_period", 0.03))
+        .on("етеккір кезінде ішім ауырады", ("period_pain", 0.9), ("first_period", 0.05))
+        .on("my baby has a fever", ("child_fever", 0.9), ("breastfeeding", 0.05))
+        .on("не хочу жить", ("self_harm_suicide", 0.8), ("out_of_scope", 0.1))
+        .on("что-то странное", ("period_pain", 0.4), ("first_period", 0.35))
+        .on("хочу поговорить с врачом", ("ask_human", 0.9))
+    )
+
+
+@pytest.fixture
+def engine(knowledge, catalogs, nlu, repository) -> Engine:
+    return Engine(knowledge=knowledge, nlu=nlu, catalogs=catalogs, store=repository)
+
+
+def texts(outcome) -> str:
+    return "\n".join(reply.text for reply in outcome.replies)
+
+
+def actions(outcome) -> list[str]:
+    return [b.action for reply in outcome.replies for b in reply.buttons]
+
+
+async def test_a_question_gets_the_curated_answer_with_sources_and_buttons(engine, knowledge):
+    outcome = await engine.handle(Incoming(USER, text="у меня болят месячные"))
+    assert (outcome.route, outcome.topic, outcome.language) == (
+        Route.ANSWER,
+        "period_pain",
+        Language.RU,
+    )
+    variant = knowledge.answer("period_pain", Language.RU, None)
+    assert variant.text.strip() in texts(outcome)
+    assert "Источники:" in texts(outcome)
+    assert "human" in actions(outcome)
+    assert any(a.startswith("fb:period_pain:") for a in actions(outcome))
+
+
+async def test_onboarding_chooses_language_then_audience(engine):
+    start = await engine.handle(Incoming(USER, command=Command.START, client_language="kk"))
+    assert actions(start)[:3] == ["lang:kk", "lang:ru", "lang:en"]  # the client's language first
+    audience = await engine.handle(Incoming(USER, action="lang:en"))
+    assert audience.language is Language.EN and actions(audience) == ["aud:teen", "aud:parent"]
+    ready = await engine.handle(Incoming(USER, action="aud:parent"))
+    assert ready.language is Language.EN and ready.replies
+    again = await engine.handle(Incoming(USER, command=Command.START))
+    assert not any(a.startswith(("lang:", "aud:")) for a in actions(again))
+
+
+async def test_a_kazakh_message_is_answered_in_kazakh_even_when_russian_was_chosen(engine):
+    await engine.handle(Incoming(USER, action="lang:ru"))
+    outcome = await engine.handle(
+        Incoming(USER, text="етеккір кезінде ішім ауырады", client_language="ru")
+    )
+    assert outcome.language is Language.KK
+    assert "Дереккөздер:" in texts(outcome)
+
+
+async def test_crisis_puts_the_helplines_first(engine, knowledge):
+    outcome = await engine.handle(Incoming(USER, text="не хочу жить"))
+    assert outcome.route is Route.CRISIS
+    first = outcome.replies[0].text
+    for line in knowledge.helplines.crisis_lines(Language.RU):
+        assert line in first
+    assert first.index(knowledge.helplines.crisis_lines(Language.RU)[0]) < first.index(
+        knowledge.answer("self_harm_suicide", Language.RU, None).text.strip()[:40]
+    )
+
+
+async def test_urgent_answers_lead_with_danger_signs(engine, knowledge):
+    outcome = await engine.handle(Incoming(USER, text="my baby has a fever"))
+    assert outcome.route is Route.URGENT and outcome.language is Language.EN
+    variant = knowledge.answer("child_fever", Language.EN, None)
+    text = outcome.replies[0].text
+    assert text.index(variant.danger_signs[0]) < text.index(variant.text.strip()[:40])
+
+
+async def test_urgent_and_crisis_open_tickets_when_consultants_are_there(engine):
+    engine.consultants_available = True
+    crisis = await engine.handle(Incoming(USER, text="не хочу жить"))
+    assert [t.priority for t in crisis.effects] == [Priority.CRISIS]
+    assert crisis.effects[0].question == "не хочу жить"
+    urgent = await engine.handle(Incoming(USER, text="my baby has a fever"))
+    assert [t.priority for t in urgent.effects] == [Priority.URGENT]
+
+
+async def test_without_consultants_a_handoff_says_so_and_opens_nothing(engine):
+    outcome = await engine.handle(Incoming(USER, text="хочу поговорить с врачом"))
+    assert outcome.route is Route.HANDOFF and outcome.effects == []
+    assert "не подключены" in texts(outcome)
+
+
+async def test_clarify_offers_candidates_and_a_choice_answers(engine):
+    outcome = await engine.handle(Incoming(USER, text="что-то странное"))
+    assert outcome.route is Route.CLARIFY and outcome.topic is None
+    assert actions(outcome) == ["topic:period_pain", "topic:first_period", "none"]
+    chosen = await engine.handle(Incoming(USER, action="topic:first_period"))
+    assert (chosen.route, chosen.topic) == (Route.ANSWER, "first_period")
+
+
+async def test_nothing_fitting_after_clarification_escalates_with_the_whole_question(engine):
+    engine.consultants_available = True
+    await engine.handle(Incoming(USER, text="что-то странное"))
+    outcome = await engine.handle(Incoming(USER, text="ну то самое, про другое"))
+    assert outcome.route is Route.ESCALATE
+    assert outcome.effects[0].question == "что-то странное\nну то самое, про другое"
+
+
+async def test_nlu_down_gets_a_kind_message_in_the_users_language(engine, nlu, knowledge):
+    nlu.down = True
+    outcome = await engine.handle(Incoming(USER, text="етеккір кезінде ішім ауырады"))
+    assert outcome.nlu_unavailable and outcome.language is Language.KK
+    assert knowledge.helplines.danger_now_lines(Language.KK)[0] in texts(outcome)
+    assert actions(outcome) == ["human"]
+
+
+async def test_more_and_feedback_buttons(engine, repository):
+    answer = await engine.handle(Incoming(USER, text="у меня болят месячные"))
+    more = next(a for a in actions(answer) if a.startswith("more:"))
+    details = await engine.handle(Incoming(USER, action=more))
+    assert details.replies and details.language is Language.RU
+    up = next(a for a in actions(answer) if a.startswith("fb:") and a.endswith(":1"))
+    await engine.handle(Incoming(USER, action=up))
+    down = up[:-1] + "0"
+    await engine.handle(Incoming(USER, action=down))  # a second press replaces the first
+    summary = await repository.feedback_summary()
+    assert list(summary.values()) == [(0, 1)]
+
+
+@pytest.mark.parametrize(
+    "action",
+    ["fb:period_pain:x:1", "topic:nope", "lang:de", "garbage", "more:nope", "fb:nope:1:1", ""],
+)
+async def test_forged_or_stale_buttons_get_an_answer_not_a_crash(engine, action):
+    outcome = await engine.handle(Incoming(USER, action=action or None))
+    assert outcome.replies
+
+
+@pytest.mark.parametrize(
+    "text", ["", "   ", "\u200b\u200d", "😀" * 3, "я" * 10_000, "\u202eמה שלום\u202c", "👩‍👩‍👧 ?"]
+)
+async def test_odd_input_always_gets_a_reply(engine, text):
+    outcome = await engine.handle(Incoming(USER, text=text))
+    assert outcome.replies and all(reply.text for reply in outcome.replies)
+
+
+async def test_state_and_messages_survive_between_messages(engine, repository):
+    await engine.handle(Incoming(USER, action="lang:kk"))
+    await engine.handle(Incoming(USER, action="aud:teen"))
+    state = await repository.load_state(USER)
+    assert (state["language"], state["audience"]) == ("kk", "teen")
+    await engine.handle(Incoming(USER, text="у меня болят месячные"))
+    logged = await repository.recent_messages(USER)
+    assert logged[-2].direction == "in" and logged[-2].text == "у меня болят месячные"
+    assert logged[-1].direction == "out" and logged[-1].route == "answer"
