@@ -95,7 +95,7 @@ async def main() -> None:
     print(
         f"syrlas classify: {CLASSIFY_LINES} lines in {wall:.1f} s = "
         f"{CLASSIFY_LINES / wall:,.0f} lines/s ({CLASSIFY_LINES / wall * 60:,.0f} lines/min, "
-        "process start and model-free client included)"
+        "including process start-up; the Rasa server was already running)"
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
@@ -18,6 +19,7 @@ from bot.safety.secret_key import SecretKeyMissing, load_or_create_secret_key
 from bot.settings import Settings
 from bot.storage.database import create_engine_async, is_postgres
 from bot.storage.repository import Repository
+from bot.storage.schema import upgrade
 
 log = logging.getLogger(__name__)
 
@@ -111,6 +113,10 @@ async def open_runtime(
 ) -> AsyncIterator[Runtime]:
     knowledge, catalogs = load_content(settings)
     pseudonymize = pseudonymizer(settings)
+    if not is_postgres(settings.database_url):
+        # The embedded SQLite file is created and migrated on first run; PostgreSQL is migrated
+        # by the operator (`syrlas db upgrade`), once per release, not by every bot process.
+        await asyncio.to_thread(upgrade, settings.sqlalchemy_url)
     database = create_engine_async(settings.sqlalchemy_url)
     repository = Repository(database)
     try:

@@ -155,7 +155,7 @@ def test_classify_keeps_lines_aligned_and_fails_on_bad_input(chat_env):
 
 
 def test_chat_with_the_nlu_down_is_kind_and_offers_a_consultant(tmp_path, knowledge):
-    subprocess.run([str(SYRLAS), "db", "upgrade"], env=env_for(tmp_path), check=True)
+    # No `db upgrade` first: the embedded SQLite database is created on first run.
     dead = f"http://127.0.0.1:{free_loopback_port()}"
     result = run_syrlas(
         ["chat", "--lang", "ru", "--audience", "teen"],
@@ -166,6 +166,7 @@ def test_chat_with_the_nlu_down_is_kind_and_offers_a_consultant(tmp_path, knowle
     assert "технической проблемы" in result.stdout
     assert knowledge.helplines.danger_now_lines(Language.RU)[0] in result.stdout
     assert "Спросить консультанта" in result.stdout
+    assert (tmp_path / "chat.db").exists()
 
 
 def test_classify_with_the_nlu_down_fails_in_one_line(tmp_path):

@@ -1,0 +1,58 @@
+"""The Rasa HTTP client on its own: what a slow or broken server looks like to the bot."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from bot.nlu.client import NluUnavailable, RasaClient, parse_result_from_rasa
+
+
+async def test_a_server_that_never_answers_times_out_as_unavailable():
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await asyncio.sleep(30)  # accepts the connection, never answers
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    client = RasaClient(f"http://127.0.0.1:{port}", timeout=0.3)
+    try:
+        with pytest.raises(NluUnavailable, match="Timeout"):
+            await client.parse("привет")
+    finally:
+        await client.aclose()
+        server.close()
+
+
+async def test_an_error_answer_is_unavailable_too():
+    async def broken(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n")
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(broken, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    client = RasaClient(f"http://127.0.0.1:{port}", timeout=2)
+    try:
+        with pytest.raises(NluUnavailable, match="500"):
+            await client.parse("привет")
+    finally:
+        await client.aclose()
+        server.close()
+
+
+def test_rasa_payloads_become_rankings():
+    payload = {
+        "text": "x",
+        "intent": {"name": "greet", "confidence": 0.9},
+        "intent_ranking": [
+            {"name": "greet", "confidence": 0.9},
+            {"name": "out_of_scope", "confidence": 0.1},
+        ],
+    }
+    result = parse_result_from_rasa(payload)
+    assert [s.name for s in result.ranking] == ["greet", "out_of_scope"]
+    only_intent = parse_result_from_rasa({"text": "x", "intent": {"name": "greet"}})
+    assert only_intent.top.name == "greet" and only_intent.top.confidence == 0.0
+    assert parse_result_from_rasa({"text": "x", "intent": None}).top is None
