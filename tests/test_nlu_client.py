@@ -3,25 +3,36 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
 from bot.nlu.client import NluUnavailable, RasaClient, parse_result_from_rasa
+
+Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+
+@contextlib.asynccontextmanager
+async def client_of(handler: Handler, parse_timeout: float) -> AsyncIterator[RasaClient]:
+    """A RasaClient pointed at a raw TCP server on loopback that behaves as ``handler`` says."""
+    server = await asyncio.start_server(handler, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    client = RasaClient(f"http://127.0.0.1:{port}", timeout=parse_timeout)
+    try:
+        yield client
+    finally:
+        await client.aclose()
+        server.close()
 
 
 async def test_a_server_that_never_answers_times_out_as_unavailable():
     async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await asyncio.sleep(30)  # accepts the connection, never answers
 
-    server = await asyncio.start_server(silent, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    client = RasaClient(f"http://127.0.0.1:{port}", timeout=0.3)
-    try:
+    async with client_of(silent, parse_timeout=0.3) as client:
         with pytest.raises(NluUnavailable, match="Timeout"):
             await client.parse("привет")
-    finally:
-        await client.aclose()
-        server.close()
 
 
 async def test_an_error_answer_is_unavailable_too():
@@ -31,15 +42,9 @@ async def test_an_error_answer_is_unavailable_too():
         await writer.drain()
         writer.close()
 
-    server = await asyncio.start_server(broken, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    client = RasaClient(f"http://127.0.0.1:{port}", timeout=2)
-    try:
+    async with client_of(broken, parse_timeout=2) as client:
         with pytest.raises(NluUnavailable, match="500"):
             await client.parse("привет")
-    finally:
-        await client.aclose()
-        server.close()
 
 
 def test_rasa_payloads_become_rankings():
