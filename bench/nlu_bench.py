@@ -28,7 +28,7 @@ CLASSIFY_LINES = int(os.environ.get("BENCH_CLASSIFY_LINES", "3000"))
 
 def sample_texts() -> list[str]:
     texts = []
-    for path in sorted((PROJECT_ROOT / "tests" / "data" / "heldout").glob("*.jsonl")):
+    for path in sorted((PROJECT_ROOT / "tests" / "data" / "heldout").glob("*/*.jsonl")):
         texts += [json.loads(line)["text"] for line in path.read_text().splitlines() if line]
     return texts
 

@@ -57,17 +57,15 @@ def macro_f1(gold: list[str], predicted: list[str]) -> float:
 
 
 def load_heldout(folder: Path) -> list[Example]:
+    """``<folder>/<lang>/*.jsonl``: one ``{"text", "topic", "script"}`` object a line."""
     examples = []
     for language in LANGUAGES:
-        path = folder / f"{language}.jsonl"
-        if not path.exists():
-            continue
-        for line in path.read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                row = json.loads(line)
-                examples.append(
-                    Example(row["text"], row["topic"], language.value, row.get("script", "latn"))
-                )
+        for path in sorted((folder / language).glob("*.jsonl")):
+            for line in path.read_text(encoding="utf-8").splitlines():
+                if line.strip():
+                    row = json.loads(line)
+                    script = row.get("script", "latn")
+                    examples.append(Example(row["text"], row["topic"], language.value, script))
     return examples
 
 
