@@ -18,8 +18,7 @@ import time
 
 import httpx
 
-from bot.dialogue.engine import Engine
-from bot.runtime import load_content, open_nlu
+from bot.runtime import engine_factory, open_nlu
 from bot.settings import PROJECT_ROOT, Settings
 
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "300"))
@@ -40,13 +39,13 @@ def percentiles(samples: list[float]) -> tuple[float, float]:
 
 async def main() -> None:
     settings = Settings()
-    knowledge, catalogs = load_content(settings)
+    make_engine = engine_factory(settings)
     texts = sample_texts()
     async with open_nlu(settings, lambda m: print(m, file=sys.stderr)) as nlu:
         assert nlu.server is not None or settings.nlu_url
         url = nlu.client.base_url
         token = nlu.server.token if nlu.server else None
-        engine = Engine(knowledge=knowledge, nlu=nlu.client, catalogs=catalogs)
+        engine = make_engine(nlu.client, None)
         params = {"token": token} if token else {}
 
         raw: list[float] = []

@@ -87,16 +87,15 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def cmd_classify(args: argparse.Namespace) -> int:
     from bot.classify import classify_lines
-    from bot.dialogue.engine import Engine
-    from bot.runtime import load_content, open_nlu
+    from bot.runtime import engine_factory, open_nlu
 
     settings = _settings()
     _configure_logging(settings, "WARNING")
 
     async def main() -> int:
-        knowledge, catalogs = load_content(settings)
+        make_engine = engine_factory(settings)
         async with open_nlu(settings, _status) as nlu:
-            engine = Engine(knowledge=knowledge, nlu=nlu.client, catalogs=catalogs)
+            engine = make_engine(nlu.client, None)
             errors = await classify_lines(engine, sys.stdin, sys.stdout)
         if errors:
             first = errors[0]

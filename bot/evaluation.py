@@ -127,15 +127,15 @@ def plot_confusion(reports: dict[str, LanguageReport], path: Path) -> None:
 async def run_evaluation(
     settings: Settings, data: str | None, plot: str | None, status: Callable[[str], None]
 ) -> int:
-    from bot.runtime import SetupError, load_content, open_nlu
+    from bot.runtime import SetupError, engine_factory, open_nlu
 
     folder = Path(data) if data else settings.home / "tests" / "data" / "heldout"
     examples = load_heldout(folder)
     if not examples:
         raise SetupError(f"no held-out examples in {folder}")
-    knowledge, catalogs = load_content(settings)
+    make_engine = engine_factory(settings)
     async with open_nlu(settings, status) as nlu:
-        engine = Engine(knowledge=knowledge, nlu=nlu.client, catalogs=catalogs)
+        engine = make_engine(nlu.client, None)
         reports = await evaluate(engine, examples)
     print(format_report(reports))
     if plot:

@@ -8,12 +8,13 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
-from bot.dialogue.engine import Engine
+from bot.dialogue.engine import ConversationStore, Engine
 from bot.i18n import Catalogs
 from bot.knowledge.base import KnowledgeBase, load_knowledge_base
-from bot.nlu.client import RasaClient
+from bot.nlu.client import NluParser, RasaClient
 from bot.nlu.server import RasaServer
 from bot.nlu.training import TrainingInputs, current_model
+from bot.safety.crisis import CrisisLexicon
 from bot.safety.pseudonyms import Pseudonymizer
 from bot.safety.secret_key import SecretKeyMissing, load_or_create_secret_key
 from bot.settings import Settings
@@ -88,6 +89,31 @@ def load_content(settings: Settings) -> tuple[KnowledgeBase, Catalogs]:
         raise SetupError(str(exc)) from exc
 
 
+def load_crisis_lexicon(settings: Settings) -> CrisisLexicon:
+    try:
+        return CrisisLexicon.load(settings.responses_dir / "crisis_lexicon.yml")
+    except Exception as exc:  # a broken lexicon must stop the bot: it is a safety net
+        raise SetupError(f"crisis_lexicon.yml: {exc}") from exc
+
+
+def engine_factory(settings: Settings) -> Callable[[NluParser, ConversationStore | None], Engine]:
+    """Load the content once (failing early if it is broken); build engines over any NLU."""
+    knowledge, catalogs = load_content(settings)
+    crisis = load_crisis_lexicon(settings)
+
+    def make(nlu: NluParser, store: ConversationStore | None = None) -> Engine:
+        return Engine(
+            knowledge=knowledge,
+            nlu=nlu,
+            catalogs=catalogs,
+            store=store,
+            crisis=crisis,
+            consultants_available=settings.consultants_chat_id is not None,
+        )
+
+    return make
+
+
 def pseudonymizer(settings: Settings) -> Pseudonymizer:
     secret = settings.secret_key.get_secret_value() if settings.secret_key else None
     try:
@@ -111,7 +137,7 @@ class Runtime:
 async def open_runtime(
     settings: Settings, on_status: Callable[[str], None] = lambda _: None
 ) -> AsyncIterator[Runtime]:
-    knowledge, catalogs = load_content(settings)
+    make_engine = engine_factory(settings)
     pseudonymize = pseudonymizer(settings)
     if not is_postgres(settings.database_url):
         # The embedded SQLite file is created and migrated on first run; PostgreSQL is migrated
@@ -121,13 +147,6 @@ async def open_runtime(
     repository = Repository(database)
     try:
         async with open_nlu(settings, on_status) as nlu:
-            engine = Engine(
-                knowledge=knowledge,
-                nlu=nlu.client,
-                catalogs=catalogs,
-                store=repository,
-                consultants_available=settings.consultants_chat_id is not None,
-            )
-            yield Runtime(engine, repository, nlu, pseudonymize)
+            yield Runtime(make_engine(nlu.client, repository), repository, nlu, pseudonymize)
     finally:
         await database.dispose()

@@ -20,6 +20,7 @@ from bot.knowledge.base import KnowledgeBase, load_knowledge_base
 from bot.nlu.server import RasaServer
 from bot.nlu.training import current_model, train
 from bot.runtime import training_inputs
+from bot.safety.crisis import CrisisLexicon
 from bot.settings import PROJECT_ROOT, Settings
 from bot.storage.database import create_engine_async
 from bot.storage.repository import Repository
@@ -39,6 +40,11 @@ def settings() -> Settings:
 @pytest.fixture(scope="session")
 def knowledge(settings: Settings) -> KnowledgeBase:
     return load_knowledge_base(settings.responses_dir)
+
+
+@pytest.fixture(scope="session")
+def crisis_lexicon(settings: Settings) -> CrisisLexicon:
+    return CrisisLexicon.load(settings.responses_dir / "crisis_lexicon.yml")
 
 
 @pytest.fixture(scope="session")

@@ -27,8 +27,10 @@ def nlu() -> ScriptedNlu:
 
 
 @pytest.fixture
-def engine(knowledge, catalogs, nlu, repository) -> Engine:
-    return Engine(knowledge=knowledge, nlu=nlu, catalogs=catalogs, store=repository)
+def engine(knowledge, catalogs, nlu, repository, crisis_lexicon) -> Engine:
+    return Engine(
+        knowledge=knowledge, nlu=nlu, catalogs=catalogs, store=repository, crisis=crisis_lexicon
+    )
 
 
 def texts(outcome) -> str:
@@ -170,3 +172,15 @@ async def test_state_and_messages_survive_between_messages(engine, repository):
     logged = await repository.recent_messages(USER)
     assert logged[-2].direction == "in" and logged[-2].text == "у меня болят месячные"
     assert logged[-1].direction == "out" and logged[-1].route == "answer"
+
+
+async def test_the_crisis_lexicon_wins_over_the_classifier_and_needs_no_nlu(engine, nlu, knowledge):
+    nlu.on("все будет лучше без меня, устала жить", ("thanks_bye", 0.9))
+    outcome = await engine.handle(Incoming(USER, text="все будет лучше без меня, устала жить"))
+    assert (outcome.route, outcome.topic) == (Route.CRISIS, "self_harm_suicide")
+    nlu.down = True
+    seen = len(nlu.seen)
+    outcome = await engine.handle(Incoming(USER, text="olgim keledi"))
+    assert (outcome.route, outcome.language) == (Route.CRISIS, Language.KK)
+    assert knowledge.helplines.crisis_lines(Language.KK)[0] in outcome.replies[0].text
+    assert len(nlu.seen) == seen  # decided before the NLU was asked

@@ -20,6 +20,7 @@ from bot.languages import FALLBACK_LANGUAGE, Language, parse_language
 from bot.nlu.client import NluParser, NluUnavailable
 from bot.nlu.language import detect_language
 from bot.nlu.text import clean_text
+from bot.safety.crisis import CrisisLexicon
 from bot.storage.errors import StorageUnavailable
 from bot.storage.repository import LoggedMessage
 
@@ -61,6 +62,7 @@ class Engine:
     store: ConversationStore | None = None
     thresholds: Thresholds = field(default_factory=Thresholds)
     consultants_available: bool = False
+    crisis: CrisisLexicon | None = None  # runs before the NLU on every message
 
     def __post_init__(self) -> None:
         self.compose = Composer(self.knowledge)
@@ -93,6 +95,8 @@ class Engine:
         lang = language or self.reply_language(cleaned, ConversationState(), None)
         if not cleaned:
             return lang, Decision(Route.CLARIFY, None, 0.0)
+        if crisis := self._crisis_topic(cleaned):
+            return lang, crisis
         parse = await self.nlu.parse(cleaned)
         return lang, decide(parse, self.knowledge.taxonomy, self.thresholds)
 
@@ -191,6 +195,10 @@ class Engine:
             turn.replies.append(self.compose.empty(turn.tr))
             return
         after_clarification = turn.state.awaiting == "clarify"
+        if crisis := self._crisis_topic(text):  # before the NLU, and even when it is down
+            turn.state.awaiting, turn.state.pending_question = None, text
+            self._answer_topic(turn, crisis)
+            return
         try:
             parse = await self.nlu.parse(text)
         except NluUnavailable as exc:
@@ -273,6 +281,10 @@ class Engine:
             topic=topic,
             question=question,
         )
+
+    def _crisis_topic(self, text: str) -> Decision | None:
+        topic = self.crisis.match(text) if self.crisis else None
+        return Decision(Route.CRISIS, topic, 1.0) if topic else None
 
     async def _feedback(self, turn: _Turn, arg: str) -> None:
         topic, _, rest = arg.partition(":")

@@ -7,6 +7,8 @@ from typing import Protocol
 
 import httpx
 
+from bot.nlu.normalize import normalize_for_nlu
+
 
 class NluUnavailable(Exception):
     """The NLU server did not answer in time or answered with an error."""
@@ -57,9 +59,10 @@ class RasaClient:
         )
 
     async def parse(self, text: str) -> ParseResult:
+        """Rank the topics of ``text``, normalised exactly as the training data was."""
         try:
             response = await self._http.post(
-                "/model/parse", params=self._params, json={"text": text}
+                "/model/parse", params=self._params, json={"text": normalize_for_nlu(text)}
             )
             response.raise_for_status()
             return parse_result_from_rasa(response.json())

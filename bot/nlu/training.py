@@ -13,8 +13,23 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
+
+from bot.nlu.normalize import normalize_for_nlu
+
 # Bump when the way we build the model changes in a way the inputs below do not show.
-TRAINING_FORMAT = "syrlas-nlu-1"
+TRAINING_FORMAT = "syrlas-nlu-2"
+# The code that shapes what the model sees: a change here means a different model.
+NORMALISATION_FILES = tuple(
+    Path(__file__).with_name(name)
+    for name in (
+        "normalize.py",
+        "transliteration.yml",
+        "language.py",
+        "language_markers.yml",
+        "text.py",
+    )
+)
 
 
 class TrainingFailed(RuntimeError):
@@ -31,7 +46,7 @@ class TrainingInputs:
         data = sorted(
             p for p in self.nlu_data.rglob("*") if p.is_file() and p.suffix in {".yml", ".yaml"}
         )
-        return [self.config, self.rasa_lock, *data]
+        return [self.config, self.rasa_lock, *NORMALISATION_FILES, *data]
 
     def fingerprint(self) -> str:
         digest = hashlib.sha256(TRAINING_FORMAT.encode())
@@ -42,6 +57,29 @@ class TrainingInputs:
             digest.update(f"\0{name}\0".encode())
             digest.update(path.read_bytes())
         return digest.hexdigest()
+
+
+def normalised_examples(examples: list[str]) -> list[str]:
+    """The examples as the classifier will see them, duplicates (after normalising) dropped."""
+    return list(dict.fromkeys(filter(None, (normalize_for_nlu(e) for e in examples))))
+
+
+def write_normalised_data(source: Path, target: Path) -> Path:
+    """A copy of ``nlu_data/`` with every example passed through ``normalize_for_nlu``."""
+    for path in sorted(source.rglob("*.yml")):
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        for block in data.get("nlu", []):
+            if "examples" in block:
+                raw = [
+                    line.strip()[1:].strip()
+                    for line in block["examples"].splitlines()
+                    if line.strip().startswith("-")
+                ]
+                block["examples"] = "".join(f"- {e}\n" for e in normalised_examples(raw))
+        out = target / path.relative_to(source)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return target
 
 
 def model_path(models_dir: Path, fingerprint: str) -> Path:
