@@ -9,6 +9,7 @@ import argparse
 import asyncio
 import logging
 import sys
+import time
 from collections.abc import Callable
 
 from pydantic import ValidationError
@@ -78,10 +79,12 @@ def cmd_train(args: argparse.Namespace) -> int:
     log_path = settings.var_dir / "train.log"
     inputs = training_inputs(settings)
     _status("checking the NLU model…")
+    start = time.perf_counter()
     model, trained = train(
         inputs, settings.rasa_executable, settings.models_dir, force=args.force, log=log_path
     )
-    _status(f"{'trained' if trained else 'up to date'}: {model}")
+    elapsed = time.perf_counter() - start
+    _status(f"{'trained in' if trained else 'up to date, checked in'} {elapsed:.1f} s: {model}")
     return 0
 
 
@@ -113,7 +116,9 @@ def cmd_kb_check(args: argparse.Namespace) -> int:
     from bot.knowledge.check import check_knowledge_base
 
     settings = _settings()
-    report = check_knowledge_base(settings.responses_dir, settings.nlu_data_dir)
+    report = check_knowledge_base(
+        settings.responses_dir, settings.nlu_data_dir, settings.locales_dir
+    )
     for problem in report.problems:
         print(problem)
     print(
@@ -137,7 +142,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     settings = _settings()
     _configure_logging(settings, "WARNING")
-    return asyncio.run(run_evaluation(settings, args.data, args.plot, _status))
+    return asyncio.run(run_evaluation(settings, args.data, args.report_dir, args.compare, _status))
 
 
 # --- parser -------------------------------------------------------------------------------------
@@ -165,7 +170,14 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument(
         "--data", default=None, help="held-out folder (default tests/data/heldout)"
     )
-    evaluate.add_argument("--plot", default=None, help="write the confusion matrix to this PNG")
+    evaluate.add_argument(
+        "--report-dir", default="reports", help="where nlu-eval.md and confusion.png go"
+    )
+    evaluate.add_argument(
+        "--compare",
+        action="store_true",
+        help="also train and evaluate Rasa's default pipeline and a keyword baseline",
+    )
 
     kb = commands.add_parser("kb", help="the knowledge base")
     kb_commands = kb.add_subparsers(dest="kb_command", required=True, metavar="KB_COMMAND")

@@ -1,21 +1,35 @@
 """``syrlas eval``: NLU quality on the held-out set, per language and per script.
 
-The held-out set (``tests/data/heldout/<lang>.jsonl``) is written apart from the training data.
+The held-out set (``tests/data/heldout/<lang>/*.jsonl``) is written apart from the training
+data: different phrasings, never paraphrases of training examples. The report gives per
+language accuracy and macro-F1 of the classifier, how often the bot acted on the right topic,
+crisis recall and the false-crisis rate of the full decision (lexicon + classifier + routing),
+and language detection per script. ``--compare`` adds Rasa's default pipeline and a keyword
+baseline, evaluated on the same held-out set.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.dialogue.engine import Engine
+from bot.knowledge.topics import Route
 from bot.languages import LANGUAGES
+from bot.nlu.client import NluParser
 from bot.nlu.language import detect_language
 from bot.nlu.text import clean_text
 from bot.settings import Settings
+
+# Floors the test suite asserts on the held-out set (issue: the knowledge base).
+ACCURACY_FLOOR = 0.85
+CRISIS_RECALL_FLOOR = 1.0
+FALSE_CRISIS_CEILING = 0.02
 
 
 @dataclass(frozen=True)
@@ -29,24 +43,64 @@ class Example:
 @dataclass
 class LanguageReport:
     language: str
+    crisis_topics: frozenset[str]
     gold: list[str] = field(default_factory=list)
-    predicted: list[str] = field(default_factory=list)
-    decided: list[str | None] = field(default_factory=list)  # topic the bot acted on, or None
+    predicted: list[str] = field(default_factory=list)  # the classifier's top topic
+    decided: list[str | None] = field(default_factory=list)  # the topic the bot acted on
+    crisis: list[bool] = field(default_factory=list)  # did the bot take the crisis route
     detection: Counter = field(default_factory=Counter)  # (script, correct) -> count
 
     @property
+    def size(self) -> int:
+        return len(self.gold)
+
+    @property
     def accuracy(self) -> float:
-        return sum(g == p for g, p in zip(self.gold, self.predicted, strict=True)) / len(self.gold)
+        return _share(g == p for g, p in zip(self.gold, self.predicted, strict=True))
 
     @property
     def macro_f1(self) -> float:
         return macro_f1(self.gold, self.predicted)
 
+    @property
+    def acted_correctly(self) -> float:
+        return _share(d == g for d, g in zip(self.decided, self.gold, strict=True))
+
+    @property
+    def crisis_recall(self) -> float:
+        hits = [c for g, c in zip(self.gold, self.crisis, strict=True) if g in self.crisis_topics]
+        return _share(hits) if hits else 1.0
+
+    @property
+    def false_crisis_rate(self) -> float:
+        flags = [
+            c for g, c in zip(self.gold, self.crisis, strict=True) if g not in self.crisis_topics
+        ]
+        return _share(flags) if flags else 0.0
+
+    def detection_by_script(self) -> dict[str, tuple[int, int]]:
+        by_script: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+        for (script, correct), count in self.detection.items():
+            by_script[script][1] += count
+            by_script[script][0] += count if correct else 0
+        return {script: (c, n) for script, (c, n) in sorted(by_script.items())}
+
+    def misses(self, examples: list[Example]) -> list[tuple[str, str, str]]:
+        return [
+            (e.text, g, p)
+            for e, g, p in zip(examples, self.gold, self.predicted, strict=True)
+            if g != p
+        ]
+
+
+def _share(flags: object) -> float:
+    values = list(flags)  # type: ignore[call-overload]
+    return sum(values) / len(values) if values else 0.0
+
 
 def macro_f1(gold: list[str], predicted: list[str]) -> float:
-    labels = sorted(set(gold))
     scores = []
-    for label in labels:
+    for label in sorted(set(gold)):
         tp = sum(g == p == label for g, p in zip(gold, predicted, strict=True))
         fp = sum(p == label != g for g, p in zip(gold, predicted, strict=True))
         fn = sum(g == label != p for g, p in zip(gold, predicted, strict=True))
@@ -69,34 +123,115 @@ def load_heldout(folder: Path) -> list[Example]:
     return examples
 
 
-async def evaluate(engine: Engine, examples: list[Example]) -> dict[str, LanguageReport]:
+async def evaluate(
+    engine: Engine, examples: list[Example], nlu: NluParser | None = None
+) -> dict[str, LanguageReport]:
+    """Run every held-out example through the classifier and the bot's first-message decision.
+    ``nlu`` replaces the engine's classifier (to compare pipelines under the same routing)."""
+    nlu = nlu or engine.nlu
+    crisis_topics = frozenset(
+        t for t, topic in engine.knowledge.taxonomy.items() if topic.route is Route.CRISIS
+    )
     reports: dict[str, LanguageReport] = {}
     for example in examples:
-        report = reports.setdefault(example.language, LanguageReport(example.language))
-        parse = await engine.nlu.parse(clean_text(example.text))
-        _, decision = await engine.classify(example.text)
+        report = reports.setdefault(
+            example.language, LanguageReport(example.language, crisis_topics)
+        )
+        cleaned = clean_text(example.text)
+        parse = await nlu.parse(cleaned)
+        decision = engine.crisis_decision(cleaned) or engine.decide(parse)
         report.gold.append(example.topic)
         report.predicted.append(parse.top.name if parse.top else "")
         report.decided.append(decision.topic)
+        report.crisis.append(decision.route is Route.CRISIS)
         detected = detect_language(example.text).language
         report.detection[(example.script, detected == example.language)] += 1
     return reports
 
 
 def format_report(reports: dict[str, LanguageReport]) -> str:
-    lines = ["lang  n    accuracy  macro-F1  acted-correct  detection (script: correct/n)"]
-    for language, report in reports.items():
-        acted = sum(d == g for d, g in zip(report.decided, report.gold, strict=True))
-        by_script: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-        for (script, correct), count in report.detection.items():
-            by_script[script][1] += count
-            by_script[script][0] += count if correct else 0
-        detection = ", ".join(f"{s}: {c}/{n}" for s, (c, n) in sorted(by_script.items()))
+    lines = [
+        "lang   n     accuracy  macro-F1  acted-ok  crisis-recall  false-crisis  "
+        "detection (script: correct/n)"
+    ]
+    for language, r in reports.items():
+        detection = ", ".join(f"{s}: {c}/{n}" for s, (c, n) in r.detection_by_script().items())
         lines.append(
-            f"{language:<5} {len(report.gold):<4} {report.accuracy:8.3f}  "
-            f"{report.macro_f1:8.3f}  {acted / len(report.gold):13.3f}  {detection}"
+            f"{language:<6} {r.size:<5} {r.accuracy:8.3f}  {r.macro_f1:8.3f}  "
+            f"{r.acted_correctly:8.3f}  {r.crisis_recall:13.3f}  "
+            f"{r.false_crisis_rate:12.3f}  {detection}"
         )
     return "\n".join(lines)
+
+
+def markdown_report(
+    reports: dict[str, LanguageReport],
+    *,
+    model: str,
+    examples: list[Example],
+    comparison: list[tuple[str, float, dict[str, LanguageReport]]] | None = None,
+) -> str:
+    out = [
+        "# NLU evaluation",
+        "",
+        f"Generated by `syrlas eval` on {dt.date.today()} with model `{model}`, on the held-out "
+        "set in `tests/data/heldout/` (written apart from the training data).",
+        "",
+        "| language | examples | accuracy | macro-F1 | acted on the right topic | crisis recall "
+        "| false-crisis rate | language detected (per script) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for language, r in reports.items():
+        detection = ", ".join(f"{s} {c}/{n}" for s, (c, n) in r.detection_by_script().items())
+        out.append(
+            f"| {language} | {r.size} | {r.accuracy:.3f} | {r.macro_f1:.3f} | "
+            f"{r.acted_correctly:.3f} | {r.crisis_recall:.3f} | "
+            f"{r.false_crisis_rate:.3f} | {detection} |"
+        )
+    out += [
+        "",
+        f"Floors asserted by the test suite: accuracy ≥ {ACCURACY_FLOOR} per language, "
+        f"crisis recall = {CRISIS_RECALL_FLOOR}, false-crisis rate ≤ {FALSE_CRISIS_CEILING}.",
+        "",
+        "![confusion matrices](confusion.png)",
+        "",
+    ]
+    if comparison:
+        out += [
+            "## Pipeline comparison (same held-out set, same routing and crisis lexicon)",
+            "",
+            "| pipeline | train time | kk accuracy | ru accuracy | en accuracy | "
+            "macro-F1 (mean) | crisis recall (min) | false-crisis (max) |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for name, seconds, result in comparison:
+            accuracy = {lang: f"{r.accuracy:.3f}" for lang, r in result.items()}
+            f1 = sum(r.macro_f1 for r in result.values()) / len(result)
+            out.append(
+                f"| {name} | {seconds:.0f} s | {accuracy.get('kk', '-')} | "
+                f"{accuracy.get('ru', '-')} | {accuracy.get('en', '-')} | {f1:.3f} | "
+                f"{min(r.crisis_recall for r in result.values()):.3f} | "
+                f"{max(r.false_crisis_rate for r in result.values()):.3f} |"
+            )
+        out.append("")
+    misses = [
+        (lang, *miss)
+        for lang, r in reports.items()
+        for miss in r.misses([e for e in examples if e.language == lang])
+    ]
+    if misses:
+        out += [
+            "## Misclassified held-out examples",
+            "",
+            "| lang | text | expected | predicted |",
+            "|---|---|---|---|",
+        ]
+        out += [
+            f"| {lang} | {text.replace('|', '/')} | {gold} | {pred} |"
+            for lang, text, gold, pred in misses
+        ]
+        out.append("")
+    return "\n".join(out)
 
 
 def plot_confusion(reports: dict[str, LanguageReport], path: Path) -> None:
@@ -105,7 +240,7 @@ def plot_confusion(reports: dict[str, LanguageReport], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    figure, axes = plt.subplots(1, len(reports), figsize=(7 * len(reports), 6.5), squeeze=False)
+    figure, axes = plt.subplots(1, len(reports), figsize=(9 * len(reports), 8.5), squeeze=False)
     for axis, (language, report) in zip(axes[0], reports.items(), strict=False):
         labels = sorted(set(report.gold) | set(report.predicted))
         index = {label: i for i, label in enumerate(labels)}
@@ -113,21 +248,30 @@ def plot_confusion(reports: dict[str, LanguageReport], path: Path) -> None:
         for gold, predicted in zip(report.gold, report.predicted, strict=True):
             matrix[index[gold]][index[predicted]] += 1
         axis.imshow(matrix, cmap="Blues")
-        axis.set_xticks(range(len(labels)), labels, rotation=90, fontsize=7)
-        axis.set_yticks(range(len(labels)), labels, fontsize=7)
+        axis.set_xticks(range(len(labels)), labels, rotation=90, fontsize=6)
+        axis.set_yticks(range(len(labels)), labels, fontsize=6)
         axis.set_title(
             f"{language}: accuracy {report.accuracy:.2f}, macro-F1 {report.macro_f1:.2f}"
         )
         axis.set_xlabel("predicted")
         axis.set_ylabel("true")
     figure.tight_layout()
-    figure.savefig(path, dpi=110)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
 
 
 async def run_evaluation(
-    settings: Settings, data: str | None, plot: str | None, status: Callable[[str], None]
+    settings: Settings,
+    data: str | None,
+    report_dir: str,
+    compare: bool,
+    status: Callable[[str], None],
 ) -> int:
-    from bot.runtime import SetupError, engine_factory, open_nlu
+    from bot.knowledge.check import nlu_examples
+    from bot.nlu.keywords import KeywordBaseline
+    from bot.nlu.training import current_model
+    from bot.runtime import SetupError, engine_factory, open_nlu, training_inputs
 
     folder = Path(data) if data else settings.home / "tests" / "data" / "heldout"
     examples = load_heldout(folder)
@@ -138,7 +282,85 @@ async def run_evaluation(
         engine = make_engine(nlu.client, None)
         reports = await evaluate(engine, examples)
     print(format_report(reports))
-    if plot:
-        plot_confusion(reports, Path(plot))
-        status(f"confusion matrices written to {plot}")
+
+    comparison = None
+    if compare:
+        comparison = [("tuned (config.yml)", 0.0, reports)]
+        comparison.append(
+            await _evaluate_pipeline(
+                settings,
+                settings.home / "bench" / "pipelines" / "rasa_default.yml",
+                "Rasa default pipeline",
+                make_engine,
+                examples,
+                status,
+            )
+        )
+        start = time.perf_counter()
+        merged: dict[str, list[str]] = defaultdict(list)
+        for intents in nlu_examples(settings.nlu_data_dir).values():
+            for intent, texts in intents.items():
+                merged[intent] += texts
+        baseline = KeywordBaseline.train(merged)
+        seconds = time.perf_counter() - start
+        comparison.append(
+            (
+                "keyword baseline (tf-idf overlap)",
+                seconds,
+                await evaluate(engine, examples, nlu=baseline),
+            )
+        )
+        for name, seconds, result in comparison[1:]:
+            print(f"\n{name} (trained in {seconds:.0f} s):\n{format_report(result)}")
+
+    out = Path(report_dir)
+    plot_confusion(reports, out / "confusion.png")
+    model = current_model(training_inputs(settings), settings.models_dir)
+    (out / "nlu-eval.md").write_text(
+        markdown_report(
+            reports,
+            model=model.name if model else settings.nlu_url or "?",
+            examples=examples,
+            comparison=comparison,
+        ),
+        encoding="utf-8",
+    )
+    status(f"report written to {out / 'nlu-eval.md'} and {out / 'confusion.png'}")
     return 0
+
+
+async def _evaluate_pipeline(
+    settings: Settings,
+    config: Path,
+    name: str,
+    make_engine: Callable,
+    examples: list[Example],
+    status: Callable[[str], None],
+) -> tuple[str, float, dict[str, LanguageReport]]:
+    import asyncio
+
+    from bot.nlu.server import RasaServer
+    from bot.nlu.training import TrainingInputs, train
+
+    inputs = TrainingInputs(
+        config=config,
+        nlu_data=settings.nlu_data_dir,
+        rasa_lock=settings.home / "nlu-requirements.lock",
+    )
+    status(f"training {name} (cached after the first time)…")
+    start = time.perf_counter()
+    model, _ = await asyncio.to_thread(train, inputs, settings.rasa_executable, settings.models_dir)
+    seconds = time.perf_counter() - start
+    server = RasaServer(
+        settings.rasa_executable,
+        model,
+        settings.var_dir / "rasa-compare",
+        start_timeout=settings.nlu_start_timeout,
+    )
+    async with server:
+        client = server.client()
+        try:
+            engine = make_engine(client, None)
+            return name, seconds, await evaluate(engine, examples)
+        finally:
+            await client.aclose()

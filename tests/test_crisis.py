@@ -27,7 +27,8 @@ import pytest
     ],
 )
 def test_crisis_phrases_in_every_language_and_script(crisis_lexicon, text, topic):
-    assert crisis_lexicon.match(text) == topic
+    match = crisis_lexicon.match(text)
+    assert match is not None and match.topic == topic
 
 
 @pytest.mark.parametrize(

@@ -55,10 +55,17 @@ def test_every_trained_intent_has_an_answer_and_enough_examples(settings, knowle
                 assert len(examples) >= 20, (language, block["intent"], len(examples))
 
 
-def test_kb_check_finds_no_problem_in_what_is_written(settings):
-    report = check_knowledge_base(settings.responses_dir, settings.nlu_data_dir)
-    written_problems = [p for p in report.problems if "no curated answer yet" not in p]
-    assert written_problems == []
+def test_kb_check_finds_no_problem_in_what_is_written(settings, knowledge):
+    report = check_knowledge_base(
+        settings.responses_dir, settings.nlu_data_dir, settings.locales_dir
+    )
+    uncovered = set(knowledge.taxonomy) - set(knowledge.contents)
+    problems = [
+        p
+        for p in report.problems
+        if not any(f"{topic}:" in p or f"/{topic}.yml" in p for topic in uncovered)
+    ]
+    assert problems == []
     assert report.covered >= len(FIRST_SLICE)
 
 
@@ -114,3 +121,51 @@ def test_an_intent_without_an_answer_is_a_gap(broken_copy):
     (broken_copy / "responses" / "topics" / "greet.yml").unlink()
     report = check_knowledge_base(broken_copy / "responses", broken_copy / "nlu_data")
     assert any("intent 'greet' has no curated answer" in p for p in report.problems)
+
+
+def _examples(path: Path) -> list[str]:
+    return [
+        line.strip()[2:]
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip().startswith("- ")
+    ]
+
+
+def test_kb_check_finds_an_example_under_two_topics(broken_copy):
+    greet = broken_copy / "nlu_data" / "ru" / "greet.yml"
+    borrowed = _examples(broken_copy / "nlu_data" / "ru" / "period_pain.yml")[0]
+    greet.write_text(
+        greet.read_text(encoding="utf-8") + f"    - {borrowed.upper()}\n", encoding="utf-8"
+    )
+    report = check_knowledge_base(broken_copy / "responses", broken_copy / "nlu_data")
+    assert any("is an example of both" in p for p in report.problems), report.problems
+
+
+def test_kb_check_counts_examples_per_language(broken_copy):
+    path = broken_copy / "nlu_data" / "en" / "greet.yml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data["nlu"][0]["examples"] = "- hi\n- hello\n"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    report = check_knowledge_base(broken_copy / "responses", broken_copy / "nlu_data")
+    assert "nlu_data/en/greet.yml: 2 examples, needs at least 30" in report.problems
+
+
+def test_kb_check_finds_untranslated_interface_strings(settings, broken_copy):
+    shutil.copytree(settings.locales_dir, broken_copy / "locales")
+    po = broken_copy / "locales" / "kk" / "LC_MESSAGES" / "syrlas.po"
+    text = po.read_text(encoding="utf-8")
+    text = text.replace('msgstr "Толығырақ"', 'msgstr ""')
+    po.write_text(text, encoding="utf-8")
+    report = check_knowledge_base(
+        broken_copy / "responses", broken_copy / "nlu_data", broken_copy / "locales"
+    )
+    assert "locales/kk: untranslated 'More'" in report.problems
+
+
+def test_kb_check_refuses_a_lexicon_for_a_non_crisis_topic(broken_copy):
+    _edit(
+        broken_copy / "responses" / "crisis_lexicon.yml",
+        lambda d: d["topics"].update(greet={"ru": ["привет"], "kk": ["сәлем"], "en": ["hi"]}),
+    )
+    report = check_knowledge_base(broken_copy / "responses", broken_copy / "nlu_data")
+    assert "crisis_lexicon.yml: 'greet' is not a crisis topic" in report.problems

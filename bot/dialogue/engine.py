@@ -17,7 +17,7 @@ from bot.i18n import Catalogs, Translator
 from bot.knowledge.base import KnowledgeBase
 from bot.knowledge.topics import Route
 from bot.languages import FALLBACK_LANGUAGE, Language, parse_language
-from bot.nlu.client import NluParser, NluUnavailable
+from bot.nlu.client import NluParser, NluUnavailable, ParseResult
 from bot.nlu.language import detect_language
 from bot.nlu.text import clean_text
 from bot.safety.crisis import CrisisLexicon
@@ -95,10 +95,27 @@ class Engine:
         lang = language or self.reply_language(cleaned, ConversationState(), None)
         if not cleaned:
             return lang, Decision(Route.CLARIFY, None, 0.0)
-        if crisis := self._crisis_topic(cleaned):
-            return lang, crisis
-        parse = await self.nlu.parse(cleaned)
-        return lang, decide(parse, self.knowledge.taxonomy, self.thresholds)
+        if crisis := self.crisis_decision(cleaned):
+            return language or self.crisis_language(cleaned, ConversationState(), None), crisis
+        return lang, self.decide(await self.nlu.parse(cleaned))
+
+    def decide(self, parse: ParseResult, *, after_clarification: bool = False) -> Decision:
+        return decide(
+            parse, self.knowledge.taxonomy, self.thresholds, after_clarification=after_clarification
+        )
+
+    def crisis_decision(self, text: str) -> Decision | None:
+        """The crisis lexicon's verdict, which no classifier result can overrule."""
+        match = self.crisis.match(text) if self.crisis else None
+        return Decision(Route.CRISIS, match.topic, 1.0) if match else None
+
+    def crisis_language(self, text: str, state: ConversationState, client: str | None) -> Language:
+        """For a crisis, the language of the phrase that matched beats a weak guess."""
+        detected = detect_language(text)
+        match = self.crisis.match(text) if self.crisis else None
+        if match and not detected.confident:
+            return match.language
+        return self.reply_language(text, state, client)
 
     # --- one message --------------------------------------------------------------------------
     async def handle(self, incoming: Incoming) -> Outcome:
@@ -195,8 +212,11 @@ class Engine:
             turn.replies.append(self.compose.empty(turn.tr))
             return
         after_clarification = turn.state.awaiting == "clarify"
-        if crisis := self._crisis_topic(text):  # before the NLU, and even when it is down
+        if crisis := self.crisis_decision(text):  # before the NLU, and even when it is down
             turn.state.awaiting, turn.state.pending_question = None, text
+            turn.tr = self.catalogs(
+                self.crisis_language(text, turn.state, turn.incoming.client_language)
+            )
             self._answer_topic(turn, crisis)
             return
         try:
@@ -207,9 +227,7 @@ class Engine:
             turn.state.pending_question = text
             turn.replies.append(self.compose.nlu_down(turn.tr))
             return
-        decision = decide(
-            parse, self.knowledge.taxonomy, self.thresholds, after_clarification=after_clarification
-        )
+        decision = self.decide(parse, after_clarification=after_clarification)
         turn.state.awaiting = None
         if decision.route is Route.CLARIFY:
             turn.decision = decision
@@ -281,10 +299,6 @@ class Engine:
             topic=topic,
             question=question,
         )
-
-    def _crisis_topic(self, text: str) -> Decision | None:
-        topic = self.crisis.match(text) if self.crisis else None
-        return Decision(Route.CRISIS, topic, 1.0) if topic else None
 
     async def _feedback(self, turn: _Turn, arg: str) -> None:
         topic, _, rest = arg.partition(":")

@@ -1,18 +1,33 @@
-"""``syrlas kb check``: every gap in the knowledge base, one line each."""
+"""``syrlas kb check``: every gap in the knowledge base, one line each.
+
+Gaps: a topic without an answer or without enough training examples in a language, an invalid
+or over-long answer, a health answer without sources, a review older than a year, the same
+training example under two topics, an untranslated interface string, a broken helpline or
+crisis-lexicon file.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
+from babel.messages.pofile import read_po
 
+from bot.i18n import DOMAIN
+from bot.knowledge.answers import TopicContent
 from bot.knowledge.base import HELPLINES_FILE, TAXONOMY_FILE, KnowledgeBaseError, read_topic_files
 from bot.knowledge.helplines import Helplines
-from bot.knowledge.topics import Route, load_taxonomy
+from bot.knowledge.topics import Route, Topic, load_taxonomy
 from bot.languages import LANGUAGES
+from bot.nlu.normalize import normalize_for_nlu
 
 READERS = {"any"}, {"teen", "parent"}, {"any", "teen", "parent"}
+MIN_EXAMPLES = 30  # per topic and language
+MAX_REVIEW_AGE = dt.timedelta(days=365)
+CRISIS_LEXICON_FILE = "crisis_lexicon.yml"
 
 
 @dataclass(frozen=True)
@@ -26,67 +41,117 @@ class CheckReport:
         return not self.problems
 
 
-def nlu_intents(nlu_data_dir: Path) -> dict[str, set[str]]:
-    """Intent names per language folder of ``nlu_data/``."""
-    found: dict[str, set[str]] = {}
+def nlu_examples(nlu_data_dir: Path) -> dict[str, dict[str, list[str]]]:
+    """language folder -> intent -> its training examples."""
+    found: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
     for path in sorted(nlu_data_dir.glob("*/*.yml")):
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         for block in data.get("nlu", []):
             if "intent" in block:
-                found.setdefault(path.parent.name, set()).add(block["intent"])
+                lines = str(block.get("examples", "")).splitlines()
+                found[path.parent.name][block["intent"]] += [
+                    line.strip()[1:].strip() for line in lines if line.strip().startswith("-")
+                ]
     return found
 
 
-def check_knowledge_base(responses_dir: Path, nlu_data_dir: Path) -> CheckReport:
-    problems: list[str] = []
+def nlu_intents(nlu_data_dir: Path) -> dict[str, set[str]]:
+    return {lang: set(intents) for lang, intents in nlu_examples(nlu_data_dir).items()}
+
+
+def check_knowledge_base(
+    responses_dir: Path,
+    nlu_data_dir: Path,
+    locales_dir: Path | None = None,
+    today: dt.date | None = None,
+) -> CheckReport:
     taxonomy = load_taxonomy(responses_dir / TAXONOMY_FILE)
     contents, problems = read_topic_files(responses_dir)
+    today = today or dt.date.today()
 
-    for topic_id in sorted(set(contents) - set(taxonomy)):
-        problems.append(f"topics/{topic_id}.yml: not a topic in {TAXONOMY_FILE}")
-    for topic_id in sorted(set(taxonomy) - set(contents)):
-        problems.append(f"{topic_id}: no curated answer yet (responses/topics/{topic_id}.yml)")
-
+    problems += [
+        f"topics/{t}.yml: not a topic in {TAXONOMY_FILE}"
+        for t in sorted(set(contents) - set(taxonomy))
+    ]
+    problems += [
+        f"{t}: no curated answer yet (responses/topics/{t}.yml)"
+        for t in sorted(set(taxonomy) - set(contents))
+    ]
     for topic_id, content in sorted(contents.items()):
-        topic = taxonomy.get(topic_id)
-        if topic is None:
-            continue
-        where = f"topics/{topic_id}.yml"
-        for language in LANGUAGES:
-            if language not in content.title:
-                problems.append(f"{where}: no title in {language}")
-            readers = content.answers.get(language)
-            if not readers:
-                problems.append(f"{where}: no answer in {language}")
-                continue
-            if set(readers) not in READERS:
-                problems.append(
-                    f"{where}: {language} readers {sorted(readers)}: use 'any' or 'teen'+'parent'"
-                )
-            for reader, variant in readers.items():
-                if topic.route is Route.URGENT and not variant.danger_signs:
-                    problems.append(
-                        f"{where}: {language}/{reader} urgent topic without danger_signs"
-                    )
-        if topic.is_health and not content.sources:
-            problems.append(f"{where}: a health topic must name its sources")
-        for related in content.related:
-            if related not in taxonomy:
-                problems.append(f"{where}: related topic {related!r} does not exist")
+        if topic_id in taxonomy:
+            problems += _check_content(taxonomy[topic_id], content, taxonomy, today)
 
-    for language, intents in sorted(nlu_intents(nlu_data_dir).items()):
-        if language not in LANGUAGES:
-            problems.append(f"nlu_data/{language}: not one of {', '.join(LANGUAGES)}")
-        for intent in sorted(intents):
-            if intent not in taxonomy:
-                problems.append(f"nlu_data/{language}: intent {intent!r} is not a topic")
-            elif intent not in contents:
-                problems.append(f"nlu_data/{language}: intent {intent!r} has no curated answer")
-
+    problems += _check_training_data(nlu_examples(nlu_data_dir), taxonomy, set(contents))
     problems += _check_helplines(responses_dir / HELPLINES_FILE)
+    problems += _check_crisis_lexicon(responses_dir / CRISIS_LEXICON_FILE, taxonomy)
+    if locales_dir is not None:
+        problems += _check_catalogs(locales_dir)
     return CheckReport(
         problems=problems, covered=len(set(contents) & set(taxonomy)), total=len(taxonomy)
     )
+
+
+def _check_content(
+    topic: Topic, content: TopicContent, taxonomy: dict[str, Topic], today: dt.date
+) -> list[str]:
+    where = f"topics/{topic.id}.yml"
+    problems = []
+    if today - content.last_reviewed > MAX_REVIEW_AGE:
+        problems.append(f"{where}: last reviewed {content.last_reviewed}, over a year ago")
+    for language in LANGUAGES:
+        if language not in content.title:
+            problems.append(f"{where}: no title in {language}")
+        readers = content.answers.get(language)
+        if not readers:
+            problems.append(f"{where}: no answer in {language}")
+            continue
+        if set(readers) not in READERS:
+            problems.append(
+                f"{where}: {language} readers {sorted(readers)}: use 'any' or 'teen'+'parent'"
+            )
+        for reader, variant in readers.items():
+            if topic.route is Route.URGENT and not variant.danger_signs:
+                problems.append(f"{where}: {language}/{reader} urgent topic without danger_signs")
+    if topic.is_health and not content.sources:
+        problems.append(f"{where}: a health topic must name its sources")
+    problems += [
+        f"{where}: related topic {r!r} does not exist" for r in content.related if r not in taxonomy
+    ]
+    return problems
+
+
+def _check_training_data(
+    examples: dict[str, dict[str, list[str]]], taxonomy: dict[str, Topic], answered: set[str]
+) -> list[str]:
+    problems = []
+    for language in LANGUAGES:
+        intents = examples.get(language, {})
+        for topic_id in sorted(taxonomy):
+            count = len(intents.get(topic_id, []))
+            if count < MIN_EXAMPLES:
+                problems.append(
+                    f"nlu_data/{language}/{topic_id}.yml: {count} examples, "
+                    f"needs at least {MIN_EXAMPLES}"
+                )
+        seen: dict[str, str] = {}
+        for intent, texts in sorted(intents.items()):
+            if intent not in taxonomy:
+                problems.append(f"nlu_data/{language}: intent {intent!r} is not a topic")
+            elif intent not in answered:
+                problems.append(f"nlu_data/{language}: intent {intent!r} has no curated answer")
+            for text in texts:
+                key = normalize_for_nlu(text)
+                other = seen.setdefault(key, intent)
+                if other != intent:
+                    problems.append(
+                        f"nlu_data/{language}: {text!r} is an example of both {other} and {intent}"
+                    )
+    problems += [
+        f"nlu_data/{lang}: not one of {', '.join(LANGUAGES)}"
+        for lang in examples
+        if lang not in LANGUAGES
+    ]
+    return problems
 
 
 def _check_helplines(path: Path) -> list[str]:
@@ -107,4 +172,46 @@ def _check_helplines(path: Path) -> list[str]:
     return problems
 
 
-__all__ = ["CheckReport", "KnowledgeBaseError", "check_knowledge_base", "nlu_intents"]
+def _check_crisis_lexicon(path: Path, taxonomy: dict[str, Topic]) -> list[str]:
+    try:
+        topics = yaml.safe_load(path.read_text(encoding="utf-8"))["topics"]
+    except Exception as exc:  # any parse failure is one reported gap
+        return [f"{CRISIS_LEXICON_FILE}: invalid ({str(exc).splitlines()[0]})"]
+    problems = []
+    for topic_id, by_language in topics.items():
+        topic = taxonomy.get(topic_id)
+        if topic is None or topic.route is not Route.CRISIS:
+            problems.append(f"{CRISIS_LEXICON_FILE}: {topic_id!r} is not a crisis topic")
+        problems += [
+            f"{CRISIS_LEXICON_FILE}: {topic_id} has no {lang} phrases"
+            for lang in LANGUAGES
+            if not (by_language or {}).get(lang)
+        ]
+    return problems
+
+
+def _check_catalogs(locales_dir: Path) -> list[str]:
+    problems = []
+    for language in LANGUAGES:
+        path = locales_dir / language / "LC_MESSAGES" / f"{DOMAIN}.po"
+        if not path.exists():
+            problems.append(f"{path}: missing")
+            continue
+        with path.open("rb") as handle:
+            catalog = read_po(handle)
+        for message in catalog:
+            translated = (
+                all(message.string) if isinstance(message.string, tuple) else bool(message.string)
+            )
+            if message.id and (not translated or message.fuzzy):
+                problems.append(f"locales/{language}: untranslated {str(message.id)[:60]!r}")
+    return problems
+
+
+__all__ = [
+    "CheckReport",
+    "KnowledgeBaseError",
+    "check_knowledge_base",
+    "nlu_examples",
+    "nlu_intents",
+]

@@ -21,8 +21,15 @@ _WORD = re.compile(r"[^\W_]+(?:-[^\W_]+)*", re.UNICODE)
 
 
 @dataclass(frozen=True)
+class CrisisMatch:
+    topic: str
+    language: Language  # the language of the phrase that matched: a strong hint for the reply
+
+
+@dataclass(frozen=True)
 class _Phrase:
     topic: str
+    language: Language
     words: tuple[str, ...]  # a trailing "*" marks a stem
 
     def _matches_word(self, pattern: str, word: str) -> bool:
@@ -72,11 +79,11 @@ class CrisisLexicon:
                     words = tuple(
                         _pattern(token, Language(language)) for token in str(entry).split()
                     )
-                    phrases.append(_Phrase(topic, tuple(w for w in words if w)))
+                    phrases.append(_Phrase(topic, Language(language), tuple(w for w in words if w)))
         return cls(tuple(phrases))
 
-    def match(self, text: str) -> str | None:
-        """The crisis topic the message speaks of, or None."""
+    def match(self, text: str) -> CrisisMatch | None:
+        """The crisis topic the message speaks of (and in which language), or None."""
         forms = {normalize_for_nlu(text)} | {
             normalize_for_nlu(text, lang) for lang in (Language.KK, Language.RU)
         }
@@ -84,5 +91,5 @@ class CrisisLexicon:
             words = _words(form)
             for phrase in self.phrases:
                 if phrase.found_in(words):
-                    return phrase.topic
+                    return CrisisMatch(phrase.topic, phrase.language)
         return None

@@ -1,0 +1,62 @@
+"""Quality floors on the held-out set, with the real model, lexicon and routing."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.dialogue.engine import Engine
+from bot.evaluation import (
+    ACCURACY_FLOOR,
+    CRISIS_RECALL_FLOOR,
+    FALSE_CRISIS_CEILING,
+    evaluate,
+    format_report,
+    load_heldout,
+)
+from bot.nlu.client import RasaClient
+
+pytestmark = pytest.mark.rasa
+
+
+@pytest.fixture(scope="module")
+def heldout(settings):
+    examples = load_heldout(settings.home / "tests" / "data" / "heldout")
+    assert {e.language for e in examples} == {"kk", "ru", "en"}
+    return examples
+
+
+async def test_heldout_quality_floors(rasa_server, knowledge, catalogs, crisis_lexicon, heldout):
+    client = RasaClient(rasa_server.url, rasa_server.token)
+    engine = Engine(knowledge=knowledge, nlu=client, catalogs=catalogs, crisis=crisis_lexicon)
+    try:
+        reports = await evaluate(engine, heldout)
+    finally:
+        await client.aclose()
+    print(format_report(reports))
+    for language, report in reports.items():
+        assert report.accuracy >= ACCURACY_FLOOR, (language, report.accuracy)
+        assert report.crisis_recall >= CRISIS_RECALL_FLOOR, (
+            language,
+            [
+                t
+                for t, g, c in zip(
+                    [e.text for e in heldout if e.language == language],
+                    report.gold,
+                    report.crisis,
+                    strict=True,
+                )
+                if g in report.crisis_topics and not c
+            ],
+        )
+        assert report.false_crisis_rate <= FALSE_CRISIS_CEILING, (
+            language,
+            report.false_crisis_rate,
+        )
+
+
+def test_every_heldout_topic_is_trained(heldout, settings):
+    from bot.knowledge.check import nlu_intents
+
+    trained = nlu_intents(settings.nlu_data_dir)
+    for example in heldout:
+        assert example.topic in trained[example.language], example
