@@ -19,9 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.dialogue.engine import Engine
+from bot.dialogue.routing import Thresholds, decide
 from bot.knowledge.topics import Route
 from bot.languages import LANGUAGES
-from bot.nlu.client import NluParser
+from bot.nlu.client import NluParser, ParseResult
 from bot.nlu.language import detect_language
 from bot.nlu.text import clean_text
 from bot.settings import Settings
@@ -48,6 +49,7 @@ class LanguageReport:
     predicted: list[str] = field(default_factory=list)  # the classifier's top topic
     decided: list[str | None] = field(default_factory=list)  # the topic the bot acted on
     crisis: list[bool] = field(default_factory=list)  # did the bot take the crisis route
+    parses: list[ParseResult] = field(default_factory=list)
     detection: Counter = field(default_factory=Counter)  # (script, correct) -> count
 
     @property
@@ -144,9 +146,37 @@ async def evaluate(
         report.predicted.append(parse.top.name if parse.top else "")
         report.decided.append(decision.topic)
         report.crisis.append(decision.route is Route.CRISIS)
+        report.parses.append(parse)
         detected = detect_language(example.text).language
         report.detection[(example.script, detected == example.language)] += 1
     return reports
+
+
+@dataclass(frozen=True)
+class SweepRow:
+    answer: float
+    margin: float
+    answered: float  # share of held-out messages answered directly (not clarify/escalate)
+    wrong: float  # share of those direct answers on the wrong topic
+
+
+def threshold_sweep(engine: Engine, reports: dict[str, LanguageReport]) -> list[SweepRow]:
+    """How the answer/margin thresholds trade direct answers against wrong ones, on held-out
+    data: the numbers behind the defaults in ``bot/dialogue/routing.py``."""
+    rows = []
+    for answer in (0.3, 0.4, 0.5, 0.55, 0.6, 0.7, 0.8):
+        for margin in (0.0, 0.1, 0.15, 0.2, 0.3):
+            thresholds = Thresholds(answer=answer, margin=margin)
+            answered = wrong = total = 0
+            for report in reports.values():
+                for parse, gold in zip(report.parses, report.gold, strict=True):
+                    total += 1
+                    decision = decide(parse, engine.knowledge.taxonomy, thresholds)
+                    if decision.topic is not None and decision.route is not Route.CRISIS:
+                        answered += 1
+                        wrong += decision.topic != gold
+            rows.append(SweepRow(answer, margin, answered / total, wrong / max(answered, 1)))
+    return rows
 
 
 def format_report(reports: dict[str, LanguageReport]) -> str:
@@ -170,6 +200,8 @@ def markdown_report(
     model: str,
     examples: list[Example],
     comparison: list[tuple[str, float, dict[str, LanguageReport]]] | None = None,
+    sweep: list[SweepRow] | None = None,
+    current: Thresholds | None = None,
 ) -> str:
     out = [
         "# NLU evaluation",
@@ -213,6 +245,19 @@ def markdown_report(
                 f"{min(r.crisis_recall for r in result.values()):.3f} | "
                 f"{max(r.false_crisis_rate for r in result.values()):.3f} |"
             )
+        out.append("")
+    if sweep:
+        out += [
+            "## Routing thresholds on held-out data",
+            "",
+            "Direct answers (not clarify, not escalate) and how many of them are on the wrong "
+            "topic, for each answer threshold and margin over the runner-up. "
+            + (f"In use: answer {current.answer}, margin {current.margin}." if current else ""),
+            "",
+            "| answer ≥ | margin ≥ | answered directly | wrong among answered |",
+            "|---|---|---|---|",
+        ]
+        out += [f"| {r.answer} | {r.margin} | {r.answered:.3f} | {r.wrong:.3f} |" for r in sweep]
         out.append("")
     misses = [
         (lang, *miss)
@@ -322,6 +367,8 @@ async def run_evaluation(
             model=model.name if model else settings.nlu_url or "?",
             examples=examples,
             comparison=comparison,
+            sweep=threshold_sweep(engine, reports),
+            current=engine.thresholds,
         ),
         encoding="utf-8",
     )
