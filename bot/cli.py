@@ -37,6 +37,8 @@ def _configure_logging(settings: Settings, level: str | None = None) -> None:
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # httpx logs every request URL, and Bot API URLs carry the token: keep it out of logs.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 def _status(message: str) -> None:
@@ -64,10 +66,25 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from bot.channels.telegram.app import serve, stop_on_signals
+    from bot.runtime import open_runtime
+
     settings = _settings()
     if settings.telegram_token is None:
         raise CommandError("SYRLAS_TELEGRAM_TOKEN is not set (without it, use `syrlas chat`)")
-    raise CommandError("the Telegram front is not built yet; use `syrlas chat` meanwhile")
+    if settings.webhook_url and settings.webhook_secret is None:
+        raise CommandError("SYRLAS_WEBHOOK_SECRET is required with SYRLAS_WEBHOOK_URL")
+    _configure_logging(settings)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        stop_on_signals(stop)
+        async with open_runtime(settings, _status) as runtime:
+            await runtime.repository.purge_expired()
+            await serve(settings, runtime, stop, _status)
+
+    asyncio.run(main())
+    return 0
 
 
 def cmd_train(args: argparse.Namespace) -> int:

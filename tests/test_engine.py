@@ -184,3 +184,47 @@ async def test_the_crisis_lexicon_wins_over_the_classifier_and_needs_no_nlu(engi
     assert (outcome.route, outcome.language) == (Route.CRISIS, Language.KK)
     assert knowledge.helplines.crisis_lines(Language.KK)[0] in outcome.replies[0].text
     assert len(nlu.seen) == seen  # decided before the NLU was asked
+
+
+async def test_forget_asks_first_then_erases_every_row(engine, repository):
+    await engine.handle(Incoming(USER, action="lang:ru"))
+    await engine.handle(Incoming(USER, text="у меня болят месячные"))
+    assert (await repository.count_rows())["messages"] > 0
+    ask = await engine.handle(Incoming(USER, command=Command.FORGET))
+    assert actions(ask) == ["forget:yes", "forget:no"]
+    assert (await repository.count_rows())["users"] == 1  # nothing erased before confirming
+    done = await engine.handle(Incoming(USER, action="forget:yes"))
+    assert done.replies
+    assert await repository.count_rows() == {
+        "users": 0,
+        "conversation_states": 0,
+        "messages": 0,
+        "feedback": 0,
+    }
+
+
+async def test_forget_no_keeps_everything(engine, repository):
+    await engine.handle(Incoming(USER, action="lang:kk"))
+    await engine.handle(Incoming(USER, action="forget:no"))
+    assert (await repository.load_state(USER))["language"] == "kk"
+
+
+async def test_cancel_drops_a_pending_clarification(engine, repository):
+    await engine.handle(Incoming(USER, text="что-то странное"))
+    assert (await repository.load_state(USER))["awaiting"] == "clarify"
+    await engine.handle(Incoming(USER, command=Command.CANCEL))
+    state = await repository.load_state(USER)
+    assert (state["awaiting"], state["candidates"], state["pending_question"]) == (None, [], "")
+
+
+async def test_privacy_and_report_commands_answer_their_topics(engine):
+    privacy = await engine.handle(Incoming(USER, command=Command.PRIVACY, client_language="en"))
+    assert (privacy.topic, privacy.route) == ("privacy", Route.META)
+    report = await engine.handle(Incoming(USER, command=Command.REPORT))
+    assert (report.topic, report.route) == ("report_abuse", Route.REPORT)
+
+
+async def test_media_gets_a_kind_answer_in_the_users_language(engine):
+    await engine.handle(Incoming(USER, action="lang:kk"))
+    outcome = await engine.handle(Incoming(USER, unsupported=True))
+    assert outcome.language is Language.KK and outcome.replies

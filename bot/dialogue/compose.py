@@ -166,9 +166,14 @@ class Composer:
     def help(self, tr: Translator) -> Reply:
         return Reply(
             tr.gettext(
-                "Write your question in your own words, in Kazakh, Russian or English. "
-                "Commands: /language to change the language, /audience to say who you are, "
-                "/consultant to ask a person."
+                "Write your question in your own words, in Kazakh, Russian or English.\n"
+                "/language: change the language\n"
+                "/audience: say whether you are a teenager or a parent\n"
+                "/consultant: ask a person (a doctor or psychologist)\n"
+                "/report: report violence against a child, anonymously\n"
+                "/privacy: what Syrlas keeps and who sees it\n"
+                "/forget: erase everything Syrlas keeps about you\n"
+                "/cancel: start over"
             )
         )
 
@@ -177,3 +182,55 @@ class Composer:
 
     def empty(self, tr: Translator) -> Reply:
         return Reply(tr.gettext("Please write your question in words."))
+
+    def unsupported(self, tr: Translator) -> Reply:
+        return Reply(
+            tr.gettext(
+                "I can only read text for now. Please write your question in words, "
+                "in Kazakh, Russian or English."
+            )
+        )
+
+    def cancelled(self, tr: Translator) -> Reply:
+        return Reply(tr.gettext("Okay, let's start over. Ask me anything."))
+
+    def forget_confirm(self, tr: Translator) -> Reply:
+        return Reply(
+            tr.gettext(
+                "Erase everything Syrlas keeps about you: your settings, your recent messages "
+                "and your feedback? This cannot be undone."
+            ),
+            (
+                Button(tr.gettext("Yes, erase everything"), "forget:yes"),
+                Button(tr.gettext("No, keep it"), "forget:no"),
+            ),
+        )
+
+    def forgotten(self, tr: Translator) -> Reply:
+        return Reply(
+            tr.gettext(
+                "Done: everything Syrlas kept about you is erased. You can write again at any "
+                "time, as a new user. To remove the chat from this phone too, delete it in "
+                "Telegram."
+            )
+        )
+
+    def not_forgotten(self, tr: Translator) -> Reply:
+        return Reply(tr.gettext("Nothing was erased."))
+
+    def forget_failed(self, tr: Translator) -> Reply:
+        return Reply(
+            tr.gettext(
+                "Sorry, I could not erase your data just now because of a technical problem. "
+                "Please try /forget again in a few minutes."
+            )
+        )
+
+    def private_only(self, tr: Translator, bot_username: str) -> Reply:
+        return Reply(
+            tr.gettext(
+                "I only talk in private chats, so nobody else can see the questions. "
+                "Write to me directly: @%(bot)s"
+            )
+            % {"bot": bot_username}
+        )

@@ -35,6 +35,7 @@ class ConversationStore(Protocol):
         self, pseudonym: str, state: dict, *, language: str | None, audience: str | None
     ) -> None: ...
     async def add_messages(self, pseudonym: str, messages: list[LoggedMessage]) -> None: ...
+    async def forget(self, pseudonym: str) -> None: ...
     async def record_feedback(
         self, pseudonym: str, *, topic: str, revision: int, language: str, helpful: bool
     ) -> None: ...
@@ -52,6 +53,7 @@ class _Turn:
     decision: Decision | None = None
     topic: str | None = None
     nlu_unavailable: bool = False
+    forgotten: bool = False  # the user's rows are gone: nothing may be written back
 
 
 @dataclass
@@ -133,7 +135,9 @@ class Engine:
             )
         turn = _Turn(incoming, state, self.catalogs(language))
 
-        if incoming.command is not None:
+        if incoming.unsupported:
+            turn.replies.append(self.compose.unsupported(turn.tr))
+        elif incoming.command is not None:
             self._on_command(turn, incoming.command)
         elif incoming.action:
             await self._on_action(turn, incoming.action)
@@ -175,6 +179,15 @@ class Engine:
             turn.replies.append(self.compose.choose_audience(tr))
         elif command is Command.CONSULTANT:
             self._hand_over(turn, Route.HANDOFF, None, turn.incoming.text)
+        elif command is Command.PRIVACY:
+            self._answer_topic(turn, Decision(Route.META, "privacy", 1.0))
+        elif command is Command.REPORT:
+            self._answer_topic(turn, Decision(Route.REPORT, "report_abuse", 1.0))
+        elif command is Command.FORGET:
+            turn.replies.append(self.compose.forget_confirm(tr))
+        elif command is Command.CANCEL:
+            state.awaiting, state.candidates, state.pending_question = None, [], ""
+            turn.replies.append(self.compose.cancelled(tr))
         else:
             turn.replies.append(self.compose.help(tr))
 
@@ -201,6 +214,10 @@ class Engine:
             await self._feedback(turn, arg)
         elif kind == "human":
             self._hand_over(turn, Route.HANDOFF, state.last_topic, state.pending_question)
+        elif kind == "forget" and arg == "yes":
+            await self._forget(turn)
+        elif kind == "forget":
+            turn.replies.append(self.compose.not_forgotten(turn.tr))
         elif kind == "none":
             self._hand_over(turn, Route.ESCALATE, None, state.pending_question)
         else:  # an old or forged button: say so kindly and carry on
@@ -300,6 +317,17 @@ class Engine:
             question=question,
         )
 
+    async def _forget(self, turn: _Turn) -> None:
+        if self.store is not None:
+            try:
+                await self.store.forget(turn.incoming.user)
+            except StorageUnavailable as exc:
+                log.warning("forget failed: %s", exc)
+                turn.replies.append(self.compose.forget_failed(turn.tr))
+                return
+        turn.forgotten = True
+        turn.replies.append(self.compose.forgotten(turn.tr))
+
     async def _feedback(self, turn: _Turn, arg: str) -> None:
         topic, _, rest = arg.partition(":")
         revision, _, value = rest.partition(":")
@@ -330,7 +358,7 @@ class Engine:
             return ConversationState()
 
     async def _save(self, turn: _Turn) -> None:
-        if self.store is None:
+        if self.store is None or turn.forgotten:
             return
         state, user = turn.state, turn.incoming.user
         logged = (

@@ -15,6 +15,10 @@ class Command(StrEnum):
     LANGUAGE = "language"
     AUDIENCE = "audience"
     CONSULTANT = "consultant"
+    PRIVACY = "privacy"
+    FORGET = "forget"
+    REPORT = "report"
+    CANCEL = "cancel"
 
 
 @dataclass(frozen=True)
@@ -26,6 +30,7 @@ class Incoming:
     action: str | None = None
     command: Command | None = None
     client_language: str | None = None  # e.g. Telegram's language_code: a hint, not a choice
+    unsupported: bool = False  # a sticker, photo, voice note...: something we cannot read yet
 
 
 @dataclass(frozen=True)

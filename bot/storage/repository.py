@@ -174,6 +174,20 @@ class Repository:
             return result.rowcount or 0
 
     @_guarded
+    async def set_active(self, pseudonym: str, active: bool) -> None:
+        """A user who blocked the bot is inactive: nothing is sent to them until they return."""
+        async with self._sessions.begin() as session:
+            user = await session.get(User, pseudonym)
+            if user is not None:
+                user.active = active
+
+    @_guarded
+    async def is_active(self, pseudonym: str) -> bool | None:
+        async with self._sessions() as session:
+            user = await session.get(User, pseudonym)
+            return None if user is None else user.active
+
+    @_guarded
     async def forget(self, pseudonym: str) -> None:
         """Erase every row about this user (children first, so no database needs CASCADE)."""
         async with self._sessions.begin() as session:
