@@ -22,7 +22,7 @@ from bot.knowledge.base import KnowledgeBase
 from bot.languages import Language
 from bot.nlu.server import RasaServer, free_loopback_port
 from bot.settings import PROJECT_ROOT
-from tests.fake_telegram import FakeBotApi
+from tests.fake_telegram import MEDIA_KINDS, FakeBotApi
 
 pytestmark = pytest.mark.rasa
 SYRLAS = PROJECT_ROOT / ".venv" / "bin" / "syrlas"
@@ -211,18 +211,6 @@ async def test_command_menus_are_set_per_language(bot: RunningBot, catalogs: Cat
 
 
 # --- everything else a real chat sends -------------------------------------------------------
-MEDIA = [
-    "sticker",
-    "photo",
-    "voice",
-    "video",
-    "video_note",
-    "document",
-    "location",
-    "contact",
-    "animation",
-    "audio",
-]
 
 
 async def test_media_gets_a_kind_answer(bot: RunningBot, catalogs: Catalogs):
@@ -232,7 +220,7 @@ async def test_media_gets_a_kind_answer(bot: RunningBot, catalogs: Catalogs):
         "I can only read text for now. Please write your question in words, "
         "in Kazakh, Russian or English."
     )
-    for kind in MEDIA:
+    for kind in MEDIA_KINDS:
         mark = len(bot.api.calls)
         bot.api.push(bot.api.media_message(ERLAN, kind))
         (answer,) = await bot.answers(ERLAN, mark)
