@@ -75,6 +75,7 @@ lint: $(BIN)/.installed
 
 bench: setup
 	$(BIN)/python bench/nlu_bench.py
+	PYTHONPATH=. $(BIN)/python bench/telegram_bench.py
 
 extract-messages: $(BIN)/.installed
 	$(BIN)/pybabel extract -F babel.cfg -k gettext -k ngettext:1,2 --no-location --sort-output \

@@ -179,7 +179,6 @@ async def test_a_new_user_from_start_to_answer_and_feedback(
     feedback = next(b for b in buttons(answer) if b.startswith(f"fb:{topic}:") and b.endswith(":1"))
     (thanks,) = await bot.press(ALMAS, feedback, language_code=language)
     assert thanks["text"] == catalogs(lang).gettext("Thank you, this helps us improve the answers.")
-    assert bot.api.calls_of("sendChatAction")  # "typing…" while the NLU worked
     with sqlite3.connect(bot.database) as db:
         assert db.execute("select count(*) from feedback where helpful = 1").fetchone() == (1,)
 
@@ -326,6 +325,73 @@ async def test_identity_never_reaches_storage_or_logs(bot: RunningBot):
     for secret in (str(ALMAS), "Айгерім", "Сейітқызы", "aigerim_2010"):
         assert secret.encode() not in raw, secret
         assert secret not in bot.log.read_text(errors="replace"), secret
+
+
+@contextlib.asynccontextmanager
+async def slow_nlu(target: str, delay: float) -> AsyncIterator[str]:
+    """A proxy in front of the real Rasa server that answers every parse ``delay`` s late."""
+    from aiohttp import ClientSession, web
+
+    async def parse(request: web.Request) -> web.Response:
+        await asyncio.sleep(delay)
+        async with (
+            ClientSession() as session,
+            session.post(
+                f"{target}/model/parse",
+                params=request.query,
+                data=await request.read(),
+                headers={"Content-Type": "application/json"},
+            ) as upstream,
+        ):
+            return web.Response(
+                body=await upstream.read(), status=upstream.status, content_type="application/json"
+            )
+
+    app = web.Application()
+    app.router.add_post("/model/parse", parse)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        await runner.cleanup()
+
+
+async def test_a_slow_nlu_shows_typing_and_stalls_nobody_else(tmp_path, rasa_server):
+    async with (
+        slow_nlu(rasa_server.url, 2.0) as url,
+        running_bot(tmp_path, url, rasa_server.token) as bot,
+    ):
+        mark = len(bot.api.calls)
+        bot.api.push(bot.api.text_message(ALMAS, "у меня болят месячные"))
+        await asyncio.sleep(0.2)
+        (help_,) = await bot.say(DANA, "/help")  # another user, while ALMAS waits for the NLU
+        (answer,) = await bot.answers(ALMAS, mark)
+        calls = bot.api.calls[mark:]
+        typing = [
+            c for c in calls if c.method == "sendChatAction" and int(c.params["chat_id"]) == ALMAS
+        ]
+        assert typing and typing[0].params["action"] == "typing"
+        order = [
+            (c.method, int(c.params.get("chat_id", 0)))
+            for c in calls
+            if c.method == "sendMessage" and c.ok
+        ]
+        assert order.index(("sendMessage", DANA)) < order.index(("sendMessage", ALMAS))
+        assert "Источники" in answer["text"] and help_["text"]
+
+
+async def test_one_users_messages_are_answered_in_order(bot: RunningBot):
+    mark = len(bot.api.calls)
+    for text in ["/help", "у меня болят месячные", "/privacy", "сәлем"]:
+        bot.api.push(bot.api.text_message(ERLAN, text))
+    help_, answer, privacy, hello = await bot.answers(ERLAN, mark, count=4)
+    assert help_["text"].startswith("Напишите вопрос")
+    assert "Источники" in answer["text"]
+    assert privacy["text"] and hello["text"]
 
 
 # --- failures around the bot ---------------------------------------------------------------

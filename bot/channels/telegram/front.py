@@ -38,6 +38,7 @@ from bot.storage.repository import Repository
 log = logging.getLogger(__name__)
 
 COMMANDS = {command.value: command for command in Command}
+TYPING_DELAY_S = 0.4
 
 
 def command_menu(tr: Translator) -> list[BotCommand]:
@@ -178,8 +179,10 @@ class TelegramFront:
         await self._send(context, chat.id, incoming.user, outcome)
 
     async def _typing(self, context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> None:
-        """'typing…' while the core works; Telegram shows it for 5 s, so repeat it."""
+        """'typing…' while the core works; Telegram shows it for 5 s, so repeat it. Only once
+        the answer is slower than a blink: chat actions count against the rate limit too."""
         with contextlib.suppress(TelegramError, asyncio.CancelledError):
+            await asyncio.sleep(TYPING_DELAY_S)
             while True:
                 await context.bot.send_chat_action(chat_id, ChatAction.TYPING)
                 await asyncio.sleep(4.5)
