@@ -228,3 +228,10 @@ async def test_media_gets_a_kind_answer_in_the_users_language(engine):
     await engine.handle(Incoming(USER, action="lang:kk"))
     outcome = await engine.handle(Incoming(USER, unsupported=True))
     assert outcome.language is Language.KK and outcome.replies
+
+
+async def test_a_very_long_message_is_answered_and_the_cut_announced(engine, repository):
+    outcome = await engine.handle(Incoming(USER, text="у меня болят месячные " + "я" * 9000))
+    assert "4\xa0000" in outcome.replies[-1].text
+    logged = await repository.recent_messages(USER)
+    assert len(logged[0].text) == 4000

@@ -71,3 +71,15 @@ def test_translators_differ_per_language_and_format_numbers_locally(catalogs: Ca
     moment = dt.datetime(2026, 11, 27, 9, 30)
     assert en.datetime(moment) != ru.datetime(moment)
     assert all("27" in tr.datetime(moment) for tr in (ru, kk, en))
+
+
+def test_russian_has_three_plural_forms_in_use(catalogs: Catalogs):
+    ru, kk, en = (catalogs(lang) for lang in (Language.RU, Language.KK, Language.EN))
+    singular = "Your message is very long, so I kept only its first %(n)s character."
+    plural = "Your message is very long, so I kept only its first %(n)s characters."
+    assert ru.ngettext(singular, plural, 1).endswith("первый 1 символ.")
+    assert ru.ngettext(singular, plural, 3).endswith("первые 3 символа.")
+    assert ru.ngettext(singular, plural, 4000).endswith("первые 4\xa0000 символов.")
+    assert ru.ngettext(singular, plural, 21).endswith("первый 21 символ.")
+    assert en.ngettext(singular, plural, 4000).endswith("first 4,000 characters.")
+    assert "4\xa0000" in kk.ngettext(singular, plural, 4000)

@@ -129,10 +129,14 @@ class Composer:
         )
 
     def choose_language(self, tr: Translator, preselected: Language | None) -> Reply:
+        """The current or likely language first, ticked."""
         order = sorted(LANGUAGES, key=lambda lang: lang != preselected)
         return Reply(
             tr.gettext("Which language shall we speak?"),
-            tuple(Button(LANGUAGE_NAMES[lang], f"lang:{lang}") for lang in order),
+            tuple(
+                Button(("✓ " if lang == preselected else "") + LANGUAGE_NAMES[lang], f"lang:{lang}")
+                for lang in order
+            ),
         )
 
     def choose_audience(self, tr: Translator) -> Reply:
@@ -233,4 +237,13 @@ class Composer:
                 "Write to me directly: @%(bot)s"
             )
             % {"bot": bot_username}
+        )
+
+    def truncated(self, tr: Translator, limit: int) -> Reply:
+        return Reply(
+            tr.ngettext(
+                "Your message is very long, so I kept only its first %(n)s character.",
+                "Your message is very long, so I kept only its first %(n)s characters.",
+                limit,
+            )
         )

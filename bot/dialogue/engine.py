@@ -19,7 +19,7 @@ from bot.knowledge.topics import Route
 from bot.languages import FALLBACK_LANGUAGE, Language, parse_language
 from bot.nlu.client import NluParser, NluUnavailable, ParseResult
 from bot.nlu.language import detect_language
-from bot.nlu.text import clean_text
+from bot.nlu.text import MESSAGE_MAX_CHARS, clean_text
 from bot.safety.crisis import CrisisLexicon
 from bot.storage.errors import StorageUnavailable
 from bot.storage.repository import LoggedMessage
@@ -143,6 +143,8 @@ class Engine:
             await self._on_action(turn, incoming.action)
         else:
             await self._on_text(turn)
+            if len(clean_text(incoming.text, limit=MESSAGE_MAX_CHARS + 1)) > MESSAGE_MAX_CHARS:
+                turn.replies.append(self.compose.truncated(turn.tr, MESSAGE_MAX_CHARS))
 
         state.last_language = turn.tr.language
         await self._save(turn)
@@ -362,7 +364,11 @@ class Engine:
             return
         state, user = turn.state, turn.incoming.user
         logged = (
-            [LoggedMessage("in", clean_text(turn.incoming.text, limit=4000), turn.topic, None)]
+            [
+                LoggedMessage(
+                    "in", clean_text(turn.incoming.text, limit=MESSAGE_MAX_CHARS), turn.topic, None
+                )
+            ]
             if turn.incoming.text
             else []
         )

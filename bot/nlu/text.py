@@ -7,6 +7,9 @@ import unicodedata
 
 # Longer messages are still kept whole for a consultant; the classifier only needs the start.
 NLU_MAX_CHARS = 1000
+# What the bot keeps of one message (for the conversation and a consultant); longer ones are
+# cut with a notice to the user.
+MESSAGE_MAX_CHARS = 4000
 
 # Zero-width and bidirectional marks that copy-paste and some keyboards insert invisibly.
 _INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff\u00ad]")
