@@ -66,6 +66,7 @@ run: setup
 test: setup
 	$(BIN)/ruff check bot tests bench
 	$(BIN)/ruff format --check --quiet bot tests bench
+	$(BIN)/syrlas kb check
 	@$(BIN)/pytest $(PYTEST_ARGS); code=$$?; \
 	if [ $$code -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$code
 

@@ -179,6 +179,32 @@ def threshold_sweep(engine: Engine, reports: dict[str, LanguageReport]) -> list[
     return rows
 
 
+def crisis_sweep(
+    engine: Engine, reports: dict[str, LanguageReport], examples: list[Example]
+) -> list[tuple[float, float, float]]:
+    """(crisis threshold, crisis recall, false-crisis rate) over all languages, lexicon included:
+    the numbers behind ``Thresholds.crisis``."""
+    texts = {lang: [clean_text(e.text) for e in examples if e.language == lang] for lang in reports}
+    rows = []
+    for threshold in (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5):
+        thresholds = Thresholds(crisis=threshold)
+        hits = misses = false = ordinary = 0
+        for lang, report in reports.items():
+            for text, parse, gold in zip(texts[lang], report.parses, report.gold, strict=True):
+                decision = engine.crisis_decision(text) or decide(
+                    parse, engine.knowledge.taxonomy, thresholds
+                )
+                is_crisis = decision.route is Route.CRISIS
+                if gold in report.crisis_topics:
+                    hits += is_crisis
+                    misses += not is_crisis
+                else:
+                    ordinary += 1
+                    false += is_crisis
+        rows.append((threshold, hits / max(hits + misses, 1), false / max(ordinary, 1)))
+    return rows
+
+
 def format_report(reports: dict[str, LanguageReport]) -> str:
     lines = [
         "lang   n     accuracy  macro-F1  acted-ok  crisis-recall  false-crisis  "
@@ -202,6 +228,7 @@ def markdown_report(
     comparison: list[tuple[str, float, dict[str, LanguageReport]]] | None = None,
     sweep: list[SweepRow] | None = None,
     current: Thresholds | None = None,
+    crisis_rows: list[tuple[float, float, float]] | None = None,
 ) -> str:
     out = [
         "# NLU evaluation",
@@ -258,6 +285,19 @@ def markdown_report(
             "|---|---|---|---|",
         ]
         out += [f"| {r.answer} | {r.margin} | {r.answered:.3f} | {r.wrong:.3f} |" for r in sweep]
+        out.append("")
+    if crisis_rows:
+        out += [
+            "## Crisis threshold on held-out data",
+            "",
+            "A crisis topic at least this likely in the classifier's ranking makes the message "
+            "a crisis (the lexicon decides first). "
+            + (f"In use: {current.crisis}." if current else ""),
+            "",
+            "| crisis ≥ | crisis recall | false-crisis rate |",
+            "|---|---|---|",
+        ]
+        out += [f"| {t} | {r:.3f} | {f:.3f} |" for t, r, f in crisis_rows]
         out.append("")
     misses = [
         (lang, *miss)
@@ -369,6 +409,7 @@ async def run_evaluation(
             comparison=comparison,
             sweep=threshold_sweep(engine, reports),
             current=engine.thresholds,
+            crisis_rows=crisis_sweep(engine, reports, examples),
         ),
         encoding="utf-8",
     )
