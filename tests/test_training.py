@@ -5,7 +5,9 @@ from __future__ import annotations
 import shutil
 
 import pytest
+import yaml
 
+from bot.nlu.normalize import normalize_for_nlu
 from bot.nlu.training import TrainingFailed, TrainingInputs, current_model, model_path, train
 
 
@@ -47,3 +49,22 @@ def test_a_cached_model_is_reused_without_running_rasa(inputs, tmp_path):
     with pytest.raises(TrainingFailed, match="exit code 3"):
         train(inputs, fake_rasa, models, force=True)
     assert cached.read_bytes() == b"model"  # a failed retrain leaves the old model in place
+
+
+def test_rasa_learns_from_the_normalised_examples(inputs, tmp_path):
+    """The same normalisation on both paths: what Rasa trains on is what the client sends."""
+    seen = tmp_path / "seen"
+    fake_rasa = tmp_path / "rasa"
+    fake_rasa.write_text(f'#!/bin/sh\ncp -r "$6" "{seen}"\nexit 3\n')
+    fake_rasa.chmod(0o755)
+    with pytest.raises(TrainingFailed):
+        train(inputs, fake_rasa, tmp_path / "models", force=True)
+    original = _examples(inputs.nlu_data / "kk" / "period_pain.yml")
+    trained = _examples(seen / "kk" / "period_pain.yml")
+    assert trained == list(dict.fromkeys(normalize_for_nlu(e) for e in original))
+    assert any(e != normalize_for_nlu(e) for e in original)  # the test shows a real change
+
+
+def _examples(path):
+    block = yaml.safe_load(path.read_text(encoding="utf-8"))["nlu"][0]["examples"]
+    return [line.strip()[2:] for line in block.splitlines() if line.strip().startswith("- ")]

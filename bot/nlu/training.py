@@ -18,7 +18,7 @@ import yaml
 from bot.nlu.normalize import normalize_for_nlu
 
 # Bump when the way we build the model changes in a way the inputs below do not show.
-TRAINING_FORMAT = "syrlas-nlu-2"
+TRAINING_FORMAT = "syrlas-nlu-3"
 # The code that shapes what the model sees: a change here means a different model.
 NORMALISATION_FILES = tuple(
     Path(__file__).with_name(name)
@@ -128,6 +128,8 @@ def train(
         if target.exists() and not force:
             return target, False
         with tempfile.TemporaryDirectory(prefix="syrlas-train-") as workdir:
+            # The model learns from the examples exactly as the client will send messages.
+            normalised = write_normalised_data(inputs.nlu_data, Path(workdir) / "nlu")
             command = [
                 str(rasa),
                 "train",
@@ -135,7 +137,7 @@ def train(
                 "--config",
                 str(inputs.config),
                 "--nlu",
-                str(inputs.nlu_data),
+                str(normalised),
                 "--out",
                 workdir,
                 "--fixed-model-name",
