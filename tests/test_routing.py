@@ -56,6 +56,6 @@ def test_unknown_intents_are_ignored(knowledge):
 
 
 def test_thresholds_are_one_object_that_changes_decisions(knowledge):
-    ranking = parse(("period_pain", 0.5), ("first_period", 0.1))
+    ranking = parse(("period_pain", 0.45), ("first_period", 0.1))
     assert decide(ranking, knowledge.taxonomy).route is Route.CLARIFY
     assert decide(ranking, knowledge.taxonomy, Thresholds(answer=0.4)).route is Route.ANSWER
