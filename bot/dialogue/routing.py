@@ -22,7 +22,7 @@ class Thresholds:
     margin: float = 0.15
     # A crisis topic this likely anywhere in the ranking wins over everything: a missed crisis
     # costs more than a needless hotline list. The crisis lexicon decides before this.
-    crisis: float = 0.15
+    crisis: float = 0.2
     # Candidates at least this likely are offered as buttons in a clarification.
     candidate: float = 0.12
     max_candidates: int = 3
