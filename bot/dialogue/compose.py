@@ -155,7 +155,7 @@ class Composer:
                 "feelings and safety, for teenagers and for mothers. I'm not a doctor: I answer "
                 "from checked sources (WHO, UNICEF, the Ministry of Health of Kazakhstan) and can "
                 "pass your question to a real doctor or psychologist. I don't ask for your name "
-                "and don't keep your phone number or account."
+                "and don't keep your phone number or account: /privacy says what is kept."
             )
         )
 
