@@ -61,3 +61,14 @@ def test_rasa_payloads_become_rankings():
     only_intent = parse_result_from_rasa({"text": "x", "intent": {"name": "greet"}})
     assert only_intent.top.name == "greet" and only_intent.top.confidence == 0.0
     assert parse_result_from_rasa({"text": "x", "intent": None}).top is None
+
+
+def test_self_started_servers_get_tokens_rasa_can_parse():
+    """A token starting with "-" would be read by Rasa's argparse as an option (seen in CI)."""
+    from pathlib import Path
+
+    from bot.nlu.server import RasaServer
+
+    tokens = {RasaServer(Path("rasa"), Path("model"), Path("w")).token for _ in range(200)}
+    assert len(tokens) == 200
+    assert not any(token.startswith("-") for token in tokens)

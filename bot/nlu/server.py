@@ -61,7 +61,8 @@ class RasaServer:
         self.parse_timeout = parse_timeout
         self.max_restarts = max_restarts
         self.port = free_loopback_port()
-        self.token = secrets.token_urlsafe(24)
+        # Hex, never a leading "-" that Rasa's argument parser would take for an option.
+        self.token = secrets.token_hex(24)
         self.restarts = 0
         self._process: asyncio.subprocess.Process | None = None
         self._supervisor: asyncio.Task[None] | None = None
@@ -101,8 +102,7 @@ class RasaServer:
                 "127.0.0.1",
                 "--port",
                 str(self.port),
-                "--auth-token",
-                self.token,
+                f"--auth-token={self.token}",
                 cwd=str(self.workdir),
                 env=rasa_environment(),
                 stdin=asyncio.subprocess.DEVNULL,
