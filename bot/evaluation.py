@@ -55,6 +55,7 @@ class LanguageReport:
     predicted: list[str] = field(default_factory=list)  # the classifier's top topic
     decided: list[str | None] = field(default_factory=list)  # the topic the bot acted on
     crisis: list[bool] = field(default_factory=list)  # did the bot take the crisis route
+    lexicon: list[bool] = field(default_factory=list)  # did the crisis lexicon alone decide it
     parses: list[ParseResult] = field(default_factory=list)
     detection: Counter = field(default_factory=Counter)  # (script, correct) -> count
 
@@ -147,11 +148,13 @@ async def evaluate(
         )
         cleaned = clean_text(example.text)
         parse = await nlu.parse(cleaned)
-        decision = engine.crisis_decision(cleaned) or engine.decide(parse)
+        lexicon = engine.crisis_decision(cleaned)
+        decision = lexicon or engine.decide(parse)
         report.gold.append(example.topic)
         report.predicted.append(parse.top.name if parse.top else "")
         report.decided.append(decision.topic)
         report.crisis.append(decision.route is Route.CRISIS)
+        report.lexicon.append(lexicon is not None)
         report.parses.append(parse)
         detected = detect_language(example.text).language
         report.detection[(example.script, detected == example.language)] += 1
@@ -186,21 +189,22 @@ def threshold_sweep(engine: Engine, reports: dict[str, LanguageReport]) -> list[
 
 
 def crisis_sweep(
-    engine: Engine, reports: dict[str, LanguageReport], examples: list[Example]
+    reports: dict[str, LanguageReport], engine: Engine
 ) -> list[tuple[float, float, float]]:
     """(crisis threshold, crisis recall, false-crisis rate) over all languages, lexicon included:
     the numbers behind ``Thresholds.crisis``."""
-    texts = {lang: [clean_text(e.text) for e in examples if e.language == lang] for lang in reports}
     rows = []
     for threshold in (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5):
         thresholds = Thresholds(crisis=threshold)
         hits = misses = false = ordinary = 0
-        for lang, report in reports.items():
-            for text, parse, gold in zip(texts[lang], report.parses, report.gold, strict=True):
-                decision = engine.crisis_decision(text) or decide(
-                    parse, engine.knowledge.taxonomy, thresholds
+        for report in reports.values():
+            for lexicon, parse, gold in zip(
+                report.lexicon, report.parses, report.gold, strict=True
+            ):
+                is_crisis = (
+                    lexicon
+                    or decide(parse, engine.knowledge.taxonomy, thresholds).route is Route.CRISIS
                 )
-                is_crisis = decision.route is Route.CRISIS
                 if gold in report.crisis_topics:
                     hits += is_crisis
                     misses += not is_crisis
@@ -418,7 +422,7 @@ async def run_evaluation(
             comparison=comparison,
             sweep=threshold_sweep(engine, reports),
             current=engine.thresholds,
-            crisis_rows=crisis_sweep(engine, reports, examples),
+            crisis_rows=crisis_sweep(reports, engine),
         ),
         encoding="utf-8",
     )

@@ -20,13 +20,17 @@ from bot.languages import FALLBACK_LANGUAGE, Language, parse_language
 from bot.nlu.client import NluParser, NluUnavailable, ParseResult
 from bot.nlu.language import detect_language
 from bot.nlu.text import MESSAGE_MAX_CHARS, clean_text
-from bot.safety.crisis import CrisisLexicon
+from bot.safety.crisis import CrisisLexicon, CrisisMatch
 from bot.storage.errors import StorageUnavailable
 from bot.storage.repository import LoggedMessage
 
 log = logging.getLogger(__name__)
 
 TICKET_PRIORITY = {Route.CRISIS: Priority.CRISIS, Route.URGENT: Priority.URGENT}
+
+
+def _crisis(match: CrisisMatch) -> Decision:
+    return Decision(Route.CRISIS, match.topic, 1.0)
 
 
 class ConversationStore(Protocol):
@@ -97,8 +101,9 @@ class Engine:
         lang = language or self.reply_language(cleaned, ConversationState(), None)
         if not cleaned:
             return lang, Decision(Route.CLARIFY, None, 0.0)
-        if crisis := self.crisis_decision(cleaned):
-            return language or self.crisis_language(cleaned, ConversationState(), None), crisis
+        if match := self.crisis_match(cleaned):
+            language = language or self._crisis_language(cleaned, match, ConversationState(), None)
+            return language, _crisis(match)
         return lang, self.decide(await self.nlu.parse(cleaned))
 
     def decide(self, parse: ParseResult, *, after_clarification: bool = False) -> Decision:
@@ -106,16 +111,19 @@ class Engine:
             parse, self.knowledge.taxonomy, self.thresholds, after_clarification=after_clarification
         )
 
-    def crisis_decision(self, text: str) -> Decision | None:
+    def crisis_match(self, text: str) -> CrisisMatch | None:
         """The crisis lexicon's verdict, which no classifier result can overrule."""
-        match = self.crisis.match(text) if self.crisis else None
-        return Decision(Route.CRISIS, match.topic, 1.0) if match else None
+        return self.crisis.match(text) if self.crisis else None
 
-    def crisis_language(self, text: str, state: ConversationState, client: str | None) -> Language:
+    def crisis_decision(self, text: str) -> Decision | None:
+        match = self.crisis_match(text)
+        return _crisis(match) if match else None
+
+    def _crisis_language(
+        self, text: str, match: CrisisMatch, state: ConversationState, client: str | None
+    ) -> Language:
         """For a crisis, the language of the phrase that matched beats a weak guess."""
-        detected = detect_language(text)
-        match = self.crisis.match(text) if self.crisis else None
-        if match and not detected.confident:
+        if not detect_language(text).confident:
             return match.language
         return self.reply_language(text, state, client)
 
@@ -231,12 +239,12 @@ class Engine:
             turn.replies.append(self.compose.empty(turn.tr))
             return
         after_clarification = turn.state.awaiting == "clarify"
-        if crisis := self.crisis_decision(text):  # before the NLU, and even when it is down
+        if match := self.crisis_match(text):  # before the NLU, and even when it is down
             turn.state.awaiting, turn.state.pending_question = None, text
             turn.tr = self.catalogs(
-                self.crisis_language(text, turn.state, turn.incoming.client_language)
+                self._crisis_language(text, match, turn.state, turn.incoming.client_language)
             )
-            self._answer_topic(turn, crisis)
+            self._answer_topic(turn, _crisis(match))
             return
         try:
             parse = await self.nlu.parse(text)

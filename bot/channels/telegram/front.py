@@ -139,7 +139,7 @@ class TelegramFront:
         status = change.new_chat_member.status
         if change.chat.type == Chat.PRIVATE:
             if status in (ChatMemberStatus.BANNED, ChatMemberStatus.LEFT):  # blocked the bot
-                await self._set_active(change.from_user.id, False)
+                await self._mark_inactive(self._pseudonym(change.from_user.id))
             return
         if status in (ChatMemberStatus.MEMBER, ChatMemberStatus.ADMINISTRATOR):
             # Said once, when added to a group; after that the group is never read.
@@ -205,10 +205,6 @@ class TelegramFront:
 
     def _pseudonym(self, telegram_id: int) -> str:
         return self.pseudonymize("telegram", telegram_id)
-
-    async def _set_active(self, telegram_id: int, active: bool) -> None:
-        if not active:
-            await self._mark_inactive(self._pseudonym(telegram_id))
 
     async def _mark_inactive(self, pseudonym: str) -> None:
         if self.repository is None:
