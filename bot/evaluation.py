@@ -365,7 +365,7 @@ async def run_evaluation(
     compare: str | None,
     status: Callable[[str], None],
 ) -> int:
-    from bot.knowledge.check import nlu_examples
+    from bot.nlu.data import nlu_examples
     from bot.nlu.keywords import KeywordBaseline
     from bot.nlu.training import current_model
     from bot.runtime import SetupError, engine_factory, open_nlu, training_inputs

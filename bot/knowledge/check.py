@@ -9,7 +9,6 @@ crisis-lexicon file.
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from bot.knowledge.base import HELPLINES_FILE, TAXONOMY_FILE, KnowledgeBaseError
 from bot.knowledge.helplines import Helplines
 from bot.knowledge.topics import Route, Topic, load_taxonomy
 from bot.languages import LANGUAGES
+from bot.nlu.data import nlu_examples
 from bot.nlu.normalize import normalize_for_nlu
 
 READERS = {"any"}, {"teen", "parent"}, {"any", "teen", "parent"}
@@ -41,22 +41,11 @@ class CheckReport:
         return not self.problems
 
 
-def nlu_examples(nlu_data_dir: Path) -> dict[str, dict[str, list[str]]]:
-    """language folder -> intent -> its training examples."""
-    found: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
-    for path in sorted(nlu_data_dir.glob("*/*.yml")):
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        for block in data.get("nlu", []):
-            if "intent" in block:
-                lines = str(block.get("examples", "")).splitlines()
-                found[path.parent.name][block["intent"]] += [
-                    line.strip()[1:].strip() for line in lines if line.strip().startswith("-")
-                ]
-    return found
-
-
 def nlu_intents(nlu_data_dir: Path) -> dict[str, set[str]]:
     return {lang: set(intents) for lang, intents in nlu_examples(nlu_data_dir).items()}
+
+
+MAX_CANNED_CHARS = 900
 
 
 def check_knowledge_base(
@@ -84,11 +73,40 @@ def check_knowledge_base(
     problems += _check_training_data(nlu_examples(nlu_data_dir), taxonomy, set(contents))
     problems += _check_helplines(responses_dir / HELPLINES_FILE)
     problems += _check_crisis_lexicon(responses_dir / CRISIS_LEXICON_FILE, taxonomy)
+    problems += _check_escalation(responses_dir, taxonomy)
     if locales_dir is not None:
         problems += _check_catalogs(locales_dir)
     return CheckReport(
         problems=problems, covered=len(set(contents) & set(taxonomy)), total=len(taxonomy)
     )
+
+
+def _check_escalation(responses_dir: Path, taxonomy: dict[str, Topic]) -> list[str]:
+    """Ready answers for consultants in every language; pools name real topics."""
+    from bot.escalation.canned import CannedReplies
+    from bot.escalation.policy import RoleMap
+
+    problems: list[str] = []
+    try:
+        canned = CannedReplies.load(responses_dir / "canned.yml")
+        problems += [f"canned.yml: {p}" for p in canned.problems()]
+        problems += [
+            f"canned.yml: {name} in {language} is over {MAX_CANNED_CHARS} characters"
+            for name, reply in sorted(canned.replies.items())
+            for language, text in reply.text.items()
+            if len(text) > MAX_CANNED_CHARS
+        ]
+    except Exception as exc:
+        problems.append(f"canned.yml: {str(exc).splitlines()[0]}")
+    try:
+        roles = RoleMap.load(responses_dir / "consultant_roles.yml")
+        problems += [
+            f"consultant_roles.yml: {topic} is not a topic in {TAXONOMY_FILE}"
+            for topic in sorted(set(roles.by_topic) - set(taxonomy))
+        ]
+    except Exception as exc:
+        problems.append(f"consultant_roles.yml: {str(exc).splitlines()[0]}")
+    return problems
 
 
 def _check_content(
