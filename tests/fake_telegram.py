@@ -9,7 +9,8 @@ code as the HTTP status (PTB picks its exception class from that status).
 The fake keeps just enough state to answer like Telegram does (messages, the update queue,
 command menus, the webhook), rejects what Telegram would reject (bad HTML, over-long texts,
 callback data over 64 bytes, unmodified edits, stale callback queries), records every call, and
-can inject failures. Usage::
+can inject failures. Forum supergroups (``forum_group``) have topics: the forum-topic methods,
+``message_thread_id`` on sendMessage, and builders for what members write in a topic. Usage::
 
     async with FakeBotApi(token="123:ABC") as api:
         app = ApplicationBuilder().token(api.token).base_url(api.base_url).build()
@@ -55,6 +56,19 @@ WEBHOOK_CONFLICT = (
     "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete"
     " the webhook first"
 )
+# Forum topics; the texts are what the Bot API answers (tdlib's errors with a lower-case first
+# letter, or the MTProto error name).
+NOT_A_FORUM = "Bad Request: the chat is not a forum"
+THREAD_NOT_FOUND = "Bad Request: message thread not found"
+TOPIC_CLOSED = "Bad Request: TOPIC_CLOSED"
+TOPIC_ID_INVALID = "Bad Request: TOPIC_ID_INVALID"
+TOPIC_NOT_MODIFIED = "Bad Request: TOPIC_NOT_MODIFIED"
+TOPIC_NAME_EMPTY = "Bad Request: title must be non-empty"
+INVALID_THREAD_ID = "Bad Request: invalid message thread identifier specified"
+INVALID_ICON_COLOR = "Bad Request: invalid icon color specified"
+TOPIC_NAME_LIMIT = 128  # characters; tdlib truncates longer names instead of refusing them
+DEFAULT_TOPIC_COLOR = 7322096  # 0x6FB9F0
+TOPIC_ICON_COLORS = (7322096, 16766590, 13338331, 9367192, 16749490, 16478047)
 ERROR_DESCRIPTIONS = {
     400: "Bad Request",
     401: "Unauthorized",
@@ -183,6 +197,7 @@ STRING_FIELDS = frozenset(
         "payload",
         "currency",
         "start_parameter",
+        "icon_custom_emoji_id",
     }
 )
 
@@ -424,6 +439,8 @@ class FakeBotApi:
         self._callback_ids = itertools.count(4_210_000_000_000_000_001)
         self._open_queries: set[str] = set()
         self._commands: dict[tuple[str, str], list[JSON]] = {}
+        # forum chat id -> thread id -> {"name", "icon_color", "closed"[, "icon_custom_emoji_id"]}
+        self._topics: dict[int, dict[int, JSON]] = {}
         self._methods: dict[str, tuple[str, Handler]] = {
             name.lower(): (name, handler)
             for name, handler in {
@@ -441,6 +458,11 @@ class FakeBotApi:
                 "setWebhook": self._set_webhook,
                 "deleteWebhook": self._delete_webhook,
                 "getWebhookInfo": self._get_webhook_info,
+                "createForumTopic": self._create_forum_topic,
+                "editForumTopic": self._edit_forum_topic,
+                "closeForumTopic": self._close_forum_topic,
+                "reopenForumTopic": self._reopen_forum_topic,
+                "deleteForumTopic": self._delete_forum_topic,
                 "leaveChat": self._true,
                 "close": self._true,
                 "logOut": self._true,
@@ -548,6 +570,27 @@ class FakeBotApi:
             for call in self.calls_of("sendMessage")
             if call.ok and _same_chat(call.result["chat"]["id"], chat_id)
         ]
+
+    def thread_texts(self, chat_id: int | str, thread_id: int, *, raw: bool = False) -> list[str]:
+        """Texts the bot delivered by sendMessage into forum topic ``thread_id``, in order (as the
+        user sees them, or with ``raw=True`` as sent)."""
+        return [
+            call.params["text"] if raw else call.result["text"]
+            for call in self.calls_of("sendMessage")
+            if call.ok
+            and _same_chat(call.result["chat"]["id"], chat_id)
+            and call.result.get("is_topic_message")
+            and call.result.get("message_thread_id") == thread_id
+        ]
+
+    def requests_to(self, chat_id: int | str) -> list[Call]:
+        """Every recorded call, of any method and outcome, whose chat_id parameter is that chat."""
+        return [call for call in self.calls if _same_chat(call.params.get("chat_id"), chat_id)]
+
+    def topics(self, chat_id: int) -> dict[int, JSON]:
+        """The forum's live topics: thread id -> {"name", "icon_color", "closed"} (plus
+        "icon_custom_emoji_id" when one is set); deleted topics are gone."""
+        return copy.deepcopy(self._topics.get(chat_id, {}))
 
     def chat_history(self, chat_id: int) -> list[JSON]:
         """What the chat shows now: both sides' messages, after edits and deletions."""
@@ -687,7 +730,31 @@ class FakeBotApi:
     ) -> JSON:
         """A button press under bot message ``message_id`` in the user's private chat."""
         user = self._known_user(user_id, language_code)
-        chat = self._private_chat(user)
+        return self._callback(user, self._private_chat(user), data, message_id, None)
+
+    def group_callback_query(
+        self,
+        user_id: int,
+        chat_id: int,
+        data: str,
+        *,
+        message_id: int,
+        first_name: str = "Dana",
+        username: str | None = None,
+        language_code: str | None = "ru",
+        thread_id: int | None = None,
+    ) -> JSON:
+        """A group member pressed a button under bot message ``message_id`` in group ``chat_id``.
+        The query's message is the stored one (with its ``message_thread_id``/``is_topic_message``
+        when it was sent into a topic); an unknown id gets a stand-in bot message, placed in topic
+        ``thread_id`` when given."""
+        user = self._member(user_id, first_name, None, username, language_code)
+        chat = copy.deepcopy(self._chats.get(chat_id)) or self._group_chat(chat_id, None)
+        return self._callback(user, chat, data, message_id, thread_id)
+
+    def _callback(
+        self, user: JSON, chat: JSON, data: str, message_id: int, thread_id: int | None
+    ) -> JSON:
         message = self._messages.get((chat["id"], message_id))
         if message is None or message.get("from", {}).get("id") != self.bot_user["id"]:
             # Unknown (or not the bot's, which Telegram never sends): a stand-in bot message,
@@ -699,6 +766,9 @@ class FakeBotApi:
                 "date": int(time.time()),
                 "text": "…",
             }
+            if thread_id is not None:
+                self._ensure_topic(chat, thread_id, user)
+                stand_in.update(self._in_thread(chat, thread_id))
             self._messages.setdefault((chat["id"], message_id), stand_in)
             self._new_message_id(taken=message_id)
             message = stand_in
@@ -757,6 +827,106 @@ class FakeBotApi:
         """A text in a group; "-100…" ids are supergroups, like in Telegram."""
         user = self._known_user(user_id, None)
         chat = self._group_chat(group_id, chat_type)
+        fields: JSON = {"text": text}
+        if entities := _command_entities(text):
+            fields["entities"] = entities
+        return self._update("message", self._new_message(chat, user, **fields))
+
+    # --- forum supergroups ----------------------------------------------------------------------
+    def forum_group(self, chat_id: int, title: str = "Consultants") -> JSON:
+        """Register supergroup ``chat_id`` (a "-100…" id) with topics enabled; returns its Chat.
+        Registering it again keeps its topics."""
+        if not str(chat_id).startswith("-100"):
+            raise ValueError(f"a forum is a supergroup: its id starts with -100, not {chat_id}")
+        chat = {"id": chat_id, "type": "supergroup", "title": title, "is_forum": True}
+        self._chats[chat_id] = chat
+        self._topics.setdefault(chat_id, {})
+        self._new_message_id(taken=1)  # message 1 roots General, so no topic gets thread id 1
+        return copy.deepcopy(chat)
+
+    def add_topic(
+        self,
+        chat_id: int,
+        name: str,
+        *,
+        icon_color: int = DEFAULT_TOPIC_COLOR,
+        icon_custom_emoji_id: str | None = None,
+        creator_id: int | None = None,
+    ) -> int:
+        """A topic someone else (user ``creator_id``, else an admin) created, without the bot
+        calling anything; returns its thread id."""
+        chat = self._forum_chat(chat_id)
+        creator = (
+            self._known_user(creator_id, None)
+            if creator_id is not None
+            else {"id": 1_000_001, "is_bot": False, "first_name": "Admin"}
+        )
+        topic = self._open_topic(chat, name, icon_color, icon_custom_emoji_id, creator)
+        return int(topic["message_thread_id"])
+
+    def topic_message(
+        self,
+        user_id: int,
+        chat_id: int,
+        thread_id: int,
+        text: str,
+        *,
+        first_name: str = "Dana",
+        last_name: str | None = None,
+        username: str | None = None,
+        language_code: str | None = "ru",
+        reply_to_bot_message_id: int | None = None,
+        entities: list[JSON] | None = None,
+    ) -> JSON:
+        """A text a member writes in forum topic ``thread_id``: ``message_thread_id``,
+        ``is_topic_message`` and, as Telegram does, ``reply_to_message`` = the topic's creation
+        message (or bot message ``reply_to_bot_message_id``; a stand-in if unknown). A topic
+        the fake doesn't know yet is made (named "Topic N") and an unknown chat becomes a forum."""
+        user = self._remember_user(user_id, first_name, last_name, username, language_code)
+        chat = self._forum_chat(chat_id)
+        fields: JSON = {"text": text}
+        if entities is None:
+            entities = _command_entities(text)
+        if entities:
+            fields["entities"] = entities
+        fields.update(self._member_thread_fields(chat, thread_id, user, reply_to_bot_message_id))
+        return self._update("message", self._new_message(chat, user, **fields))
+
+    def topic_media_message(
+        self,
+        user_id: int,
+        chat_id: int,
+        thread_id: int,
+        kind: str,
+        *,
+        caption: str | None = None,
+        first_name: str = "Dana",
+        language_code: str | None = "ru",
+        reply_to_bot_message_id: int | None = None,
+    ) -> JSON:
+        """A non-text message of ``kind`` (one of MEDIA_KINDS) in forum topic ``thread_id``."""
+        user = self._member(user_id, first_name, None, None, language_code)
+        chat = self._forum_chat(chat_id)
+        fields = self._media_payload(kind, user)
+        if caption is not None:
+            fields["caption"] = caption
+        fields.update(self._member_thread_fields(chat, thread_id, user, reply_to_bot_message_id))
+        return self._update("message", self._new_message(chat, user, **fields))
+
+    def general_message(
+        self,
+        user_id: int,
+        chat_id: int,
+        text: str,
+        *,
+        first_name: str = "Dana",
+        last_name: str | None = None,
+        username: str | None = None,
+        language_code: str | None = "ru",
+    ) -> JSON:
+        """A text in the forum's General topic: no thread fields, like in Telegram."""
+        user = self._remember_user(user_id, first_name, last_name, username, language_code)
+        chat = self._forum_chat(chat_id)
         fields: JSON = {"text": text}
         if entities := _command_entities(text):
             fields["entities"] = entities
@@ -848,6 +1018,95 @@ class FakeBotApi:
         if language_code is not None:
             user["language_code"] = language_code
         return user
+
+    def _member(
+        self,
+        user_id: int,
+        first_name: str,
+        last_name: str | None,
+        username: str | None,
+        language_code: str | None,
+    ) -> JSON:
+        """The user as already known, else a new one with these details."""
+        if user_id in self._users:
+            return self._known_user(user_id, language_code)
+        return self._remember_user(user_id, first_name, last_name, username, language_code)
+
+    def _forum_chat(self, chat_id: int) -> JSON:
+        chat = self._chats.get(chat_id)
+        if chat is None:
+            return self.forum_group(chat_id)
+        if not chat.get("is_forum"):
+            raise ValueError(f"chat {chat_id} is not a forum; register it with forum_group()")
+        return copy.deepcopy(chat)
+
+    def _open_topic(
+        self,
+        chat: JSON,
+        name: str,
+        icon_color: int,
+        icon_custom_emoji_id: str | None,
+        creator: JSON,
+        thread_id: int | None = None,
+    ) -> JSON:
+        """Create a topic: its creation service message's id is the thread id. The ForumTopic."""
+        thread_id = self._new_message_id(taken=thread_id)
+        created: JSON = {"name": name, "icon_color": icon_color}
+        if icon_custom_emoji_id:
+            created["icon_custom_emoji_id"] = icon_custom_emoji_id
+        self._messages[(chat["id"], thread_id)] = {
+            "message_id": thread_id,
+            "from": creator,
+            "chat": chat,
+            "date": int(time.time()),
+            "message_thread_id": thread_id,
+            "forum_topic_created": created,
+            "is_topic_message": True,
+        }
+        self._topics.setdefault(chat["id"], {})[thread_id] = {**created, "closed": False}
+        return {"message_thread_id": thread_id, **created}
+
+    def _ensure_topic(self, chat: JSON, thread_id: int, creator: JSON) -> JSON:
+        """The chat, after making topic ``thread_id`` exist in it (for builders)."""
+        if not chat.get("is_forum"):
+            raise ValueError(f"chat {chat['id']} is not a forum; register it with forum_group()")
+        if thread_id in self._topics.get(chat["id"], {}):
+            return chat
+        if thread_id <= 1:
+            raise ValueError("thread 1 is General; use general_message() for it")
+        if (chat["id"], thread_id) in self._messages:
+            raise ValueError(f"message {thread_id} in chat {chat['id']} is not a topic")
+        self._open_topic(chat, f"Topic {thread_id}", DEFAULT_TOPIC_COLOR, None, creator, thread_id)
+        return chat
+
+    def _in_thread(self, chat: JSON, thread_id: int) -> JSON:
+        """The fields of a message in a topic: Telegram makes it a reply to the creation message
+        unless it replies to something else."""
+        fields: JSON = {"message_thread_id": thread_id, "is_topic_message": True}
+        root = self._messages.get((chat["id"], thread_id))
+        if root is not None:
+            fields["reply_to_message"] = _without_reply(root)
+        return fields
+
+    def _member_thread_fields(
+        self, chat: JSON, thread_id: int, user: JSON, reply_to_bot_message_id: int | None
+    ) -> JSON:
+        fields = self._in_thread(self._ensure_topic(chat, thread_id, user), thread_id)
+        if reply_to_bot_message_id is not None:
+            replied = self._messages.get((chat["id"], reply_to_bot_message_id))
+            if replied is None:
+                replied = {
+                    "message_id": reply_to_bot_message_id,
+                    "from": self.bot_user,
+                    "chat": chat,
+                    "date": int(time.time()),
+                    "text": "…",
+                    **self._in_thread(chat, thread_id),
+                }
+                self._messages[(chat["id"], reply_to_bot_message_id)] = replied
+                self._new_message_id(taken=reply_to_bot_message_id)
+            fields["reply_to_message"] = _without_reply(replied)
+        return fields
 
     def _private_chat(self, user: JSON) -> JSON:
         chat = {"id": user["id"], "type": "private", "first_name": user["first_name"]}
@@ -1176,16 +1435,23 @@ class FakeBotApi:
             message["entities"] = entities
         if markup:
             message["reply_markup"] = markup
+        thread_id = self._thread_of(chat, params)
         reply = params.get("reply_parameters") or {}
         reply_to = reply.get("message_id") if isinstance(reply, dict) else None
         if reply_to is not None:
             replied = self._messages.get((chat["id"], reply_to))
             if replied is not None:
-                message["reply_to_message"] = {
-                    k: v for k, v in replied.items() if k != "reply_to_message"
-                }
+                message["reply_to_message"] = _without_reply(replied)
+                if thread_id is None and replied.get("is_topic_message"):
+                    # A reply goes into the replied message's topic without message_thread_id.
+                    thread_id = self._thread_of(
+                        chat, {"message_thread_id": replied["message_thread_id"]}
+                    )
             elif not reply.get("allow_sending_without_reply"):
                 raise ApiError(400, "Bad Request: message to be replied not found")
+        if thread_id is not None:
+            for key, value in self._in_thread(chat, thread_id).items():
+                message.setdefault(key, value)
         self._messages[(chat["id"], message["message_id"])] = message
         return copy.deepcopy(message)
 
@@ -1238,7 +1504,7 @@ class FakeBotApi:
         return True
 
     async def _send_chat_action(self, params: JSON) -> bool:
-        self._chat(params)
+        self._thread_of(self._chat(params), params, closed_ok=True)
         if params.get("action") not in CHAT_ACTIONS:
             raise ApiError(400, "Bad Request: wrong parameter action in request")
         return True
@@ -1309,6 +1575,122 @@ class FakeBotApi:
                 info["allowed_updates"] = self.webhook_allowed_updates
         return info
 
+    # --- forum topics ---------------------------------------------------------------------------
+    def _thread_of(self, chat: JSON, params: JSON, *, closed_ok: bool = False) -> int | None:
+        """The topic a send goes to (None: General, or not a forum), validated like Telegram."""
+        thread_id = params.get("message_thread_id")
+        if thread_id is None or thread_id == "":
+            return None
+        topic = self._topics.get(chat["id"], {}).get(thread_id) if chat.get("is_forum") else None
+        if topic is None:
+            raise ApiError(400, THREAD_NOT_FOUND)
+        if topic["closed"] and not closed_ok:
+            raise ApiError(400, TOPIC_CLOSED)
+        return int(thread_id)
+
+    def _forum(self, params: JSON) -> JSON:
+        chat = self._chat(params)
+        if not chat.get("is_forum"):
+            raise ApiError(400, NOT_A_FORUM)
+        return chat
+
+    def _topic(self, params: JSON) -> tuple[JSON, int, JSON]:
+        chat = self._forum(params)
+        thread_id = params.get("message_thread_id")
+        if not isinstance(thread_id, int) or isinstance(thread_id, bool) or thread_id <= 0:
+            raise ApiError(400, INVALID_THREAD_ID)
+        topic = self._topics.get(chat["id"], {}).get(thread_id)
+        if topic is None:
+            raise ApiError(400, TOPIC_ID_INVALID)
+        return chat, thread_id, topic
+
+    def _topic_service(self, chat: JSON, thread_id: int, **fields: Any) -> None:
+        """The service message an edit/close/reopen leaves in the topic."""
+        message = {
+            "message_id": self._new_message_id(),
+            "from": self.bot_user,
+            "chat": chat,
+            "date": int(time.time()),
+            **self._in_thread(chat, thread_id),
+            **fields,
+        }
+        self._messages[(chat["id"], message["message_id"])] = message
+
+    async def _create_forum_topic(self, params: JSON) -> JSON:
+        chat = self._forum(params)
+        name = _topic_name(params.get("name"))
+        if not name:
+            raise ApiError(400, TOPIC_NAME_EMPTY)
+        color = params.get("icon_color", DEFAULT_TOPIC_COLOR)
+        if isinstance(color, bool) or color not in TOPIC_ICON_COLORS:
+            raise ApiError(400, INVALID_ICON_COLOR)
+        emoji = str(params.get("icon_custom_emoji_id") or "") or None
+        return self._open_topic(chat, name, color, emoji, self.bot_user)
+
+    async def _edit_forum_topic(self, params: JSON) -> bool:
+        chat, thread_id, topic = self._topic(params)
+        asked = False
+        changes: JSON = {}
+        if params.get("name"):  # absent or "": the name stays
+            asked = True
+            name = _topic_name(params["name"])
+            if not name:
+                raise ApiError(400, TOPIC_NAME_EMPTY)
+            if name != topic["name"]:
+                changes["name"] = name
+        if "icon_custom_emoji_id" in params:  # "" removes the custom icon
+            asked = True
+            emoji = str(params["icon_custom_emoji_id"] or "")
+            if emoji != topic.get("icon_custom_emoji_id", ""):
+                changes["icon_custom_emoji_id"] = emoji
+        if not asked:
+            return True
+        if not changes:
+            raise ApiError(400, TOPIC_NOT_MODIFIED)
+        topic.update(changes)
+        if topic.get("icon_custom_emoji_id") == "":
+            del topic["icon_custom_emoji_id"]
+        self._topic_service(chat, thread_id, forum_topic_edited=changes)
+        return True
+
+    def _set_closed(self, params: JSON, closed: bool) -> bool:
+        chat, thread_id, topic = self._topic(params)
+        if topic["closed"] == closed:
+            raise ApiError(400, TOPIC_NOT_MODIFIED)
+        topic["closed"] = closed
+        event = "forum_topic_closed" if closed else "forum_topic_reopened"
+        self._topic_service(chat, thread_id, **{event: {}})
+        return True
+
+    async def _close_forum_topic(self, params: JSON) -> bool:
+        return self._set_closed(params, True)
+
+    async def _reopen_forum_topic(self, params: JSON) -> bool:
+        return self._set_closed(params, False)
+
+    async def _delete_forum_topic(self, params: JSON) -> bool:
+        """The topic goes, with all its messages."""
+        chat, thread_id, _ = self._topic(params)
+        del self._topics[chat["id"]][thread_id]
+        for key, message in list(self._messages.items()):
+            if (
+                key[0] == chat["id"]
+                and message.get("is_topic_message")
+                and message.get("message_thread_id") == thread_id
+            ):
+                del self._messages[key]
+        return True
+
+
+def _topic_name(raw: object) -> str:
+    """A topic name as tdlib cleans it: trimmed, cut to 128 characters."""
+    return ("" if raw is None else str(raw)).strip()[:TOPIC_NAME_LIMIT]
+
+
+def _without_reply(message: JSON) -> JSON:
+    """A message as nested in reply_to_message: Telegram never nests replies further."""
+    return copy.deepcopy({k: v for k, v in message.items() if k != "reply_to_message"})
+
 
 def _command_entities(text: str) -> list[JSON]:
     match = re.match(r"/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]{3,32})?", text)
@@ -1366,7 +1748,15 @@ def _chat_member(status: str, user: JSON) -> JSON:
 
 __all__ = [
     "BLOCKED",
+    "DEFAULT_TOPIC_COLOR",
     "MEDIA_KINDS",
+    "NOT_A_FORUM",
+    "THREAD_NOT_FOUND",
+    "TOPIC_CLOSED",
+    "TOPIC_ICON_COLORS",
+    "TOPIC_ID_INVALID",
+    "TOPIC_NAME_EMPTY",
+    "TOPIC_NOT_MODIFIED",
     "ApiError",
     "Call",
     "FakeBotApi",

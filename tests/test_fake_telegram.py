@@ -19,6 +19,7 @@ from telegram import (
     InlineKeyboardMarkup,
     Message,
     MessageEntity,
+    ReplyParameters,
     Update,
 )
 from telegram.constants import ChatAction, ChatMemberStatus, ParseMode
@@ -33,7 +34,7 @@ from telegram.error import (
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, filters
 from telegram.ext import MessageHandler as PtbMessageHandler
 
-from tests.fake_telegram import MEDIA_KINDS, FakeBotApi, UploadedFile
+from tests.fake_telegram import DEFAULT_TOPIC_COLOR, MEDIA_KINDS, FakeBotApi, UploadedFile
 
 TOKEN = "123456:TEST-token_abc"
 USER = 5550001
@@ -422,6 +423,203 @@ async def test_webhook_settings_and_delivery(api: FakeBotApi, bot: Bot) -> None:
         assert len(await bot.get_updates()) == 1
     finally:
         await runner.cleanup()
+
+
+# --- forum supergroups (topics) -------------------------------------------------------------------
+FORUM = -1001234567890
+
+
+async def test_forum_topic_lifecycle(api: FakeBotApi, bot: Bot) -> None:
+    chat = api.forum_group(FORUM)
+    assert chat == {"id": FORUM, "type": "supergroup", "title": "Consultants", "is_forum": True}
+    topic = await bot.create_forum_topic(FORUM, "  Заявка #1 Айгерим  ")
+    thread = topic.message_thread_id
+    assert topic.name == "Заявка #1 Айгерим" and topic.icon_color == DEFAULT_TOPIC_COLOR
+    assert api.topics(FORUM) == {
+        thread: {"name": "Заявка #1 Айгерим", "icon_color": DEFAULT_TOPIC_COLOR, "closed": False}
+    }
+    # The creation service message's id is the thread id.
+    (created,) = api.chat_history(FORUM)
+    assert created["message_id"] == thread and created["message_thread_id"] == thread
+    assert created["forum_topic_created"]["name"] == "Заявка #1 Айгерим"
+
+    sent = await bot.send_message(
+        FORUM,
+        "<b>Новая</b> заявка",
+        parse_mode="HTML",
+        message_thread_id=thread,
+        reply_markup=keyboard(),
+    )
+    assert sent.message_thread_id == thread and sent.is_topic_message is True
+    assert sent.chat.is_forum and sent.text == "Новая заявка"
+    assert sent.reply_to_message and sent.reply_to_message.forum_topic_created
+    assert sent.reply_to_message.message_id == thread
+    edited = await bot.edit_message_text("Заявка принята", FORUM, sent.message_id)
+    assert isinstance(edited, Message) and edited.message_thread_id == thread
+    assert edited.is_topic_message and edited.text == "Заявка принята"
+    marked = await bot.edit_message_reply_markup(FORUM, sent.message_id, reply_markup=keyboard())
+    assert isinstance(marked, Message) and marked.message_thread_id == thread
+    general = await bot.send_message(FORUM, "в общий чат")
+    assert general.message_thread_id is None and not general.is_topic_message
+    assert api.thread_texts(FORUM, thread) == ["Новая заявка"]
+    assert api.thread_texts(FORUM, thread, raw=True) == ["<b>Новая</b> заявка"]
+
+    assert await bot.edit_forum_topic(FORUM, thread, name="Заявка #1 (в работе)")
+    assert api.topics(FORUM)[thread]["name"] == "Заявка #1 (в работе)"
+    assert await bot.edit_forum_topic(FORUM, thread)  # nothing asked, nothing done
+    with pytest.raises(BadRequest, match=r"(?i)TOPIC_NOT_MODIFIED"):  # as Telegram answers bots
+        await bot.edit_forum_topic(FORUM, thread, name="Заявка #1 (в работе)")
+
+    assert await bot.close_forum_topic(FORUM, thread)
+    assert api.topics(FORUM)[thread]["closed"] is True
+    with pytest.raises(BadRequest, match=r"(?i)TOPIC_CLOSED"):
+        await bot.send_message(FORUM, "поздно", message_thread_id=thread)
+    with pytest.raises(BadRequest, match=r"(?i)TOPIC_NOT_MODIFIED"):
+        await bot.close_forum_topic(FORUM, thread)
+    assert await bot.reopen_forum_topic(FORUM, thread)
+    assert (await bot.send_message(FORUM, "снова", message_thread_id=thread)).is_topic_message
+    events = [m for m in api.chat_history(FORUM) if m.get("message_thread_id") == thread]
+    assert [k for m in events for k in m if k.startswith("forum_topic_")] == [
+        "forum_topic_created",
+        "forum_topic_edited",
+        "forum_topic_closed",
+        "forum_topic_reopened",
+    ]
+
+    assert await bot.delete_forum_topic(FORUM, thread)
+    assert api.topics(FORUM) == {}
+    # The topic's messages went with it; General's stayed.
+    assert [m["message_id"] for m in api.chat_history(FORUM)] == [general.message_id]
+    with pytest.raises(BadRequest, match=r"(?i)message thread not found"):
+        await bot.send_message(FORUM, "x", message_thread_id=thread)
+    with pytest.raises(BadRequest, match=r"(?i)TOPIC_ID_INVALID"):
+        await bot.delete_forum_topic(FORUM, thread)
+
+
+async def test_forum_topic_errors(api: FakeBotApi, bot: Bot) -> None:
+    api.forum_group(FORUM)
+    with pytest.raises(BadRequest, match=r"(?i)the chat is not a forum"):
+        await bot.create_forum_topic(-100555, "x")  # a plain supergroup
+    with pytest.raises(BadRequest, match=r"(?i)the chat is not a forum"):
+        await bot.create_forum_topic(USER, "x")
+    with pytest.raises(BadRequest, match=r"(?i)title must be non-empty"):
+        await bot.create_forum_topic(FORUM, "   ")
+    with pytest.raises(BadRequest, match=r"(?i)invalid icon color"):
+        await bot.create_forum_topic(FORUM, "x", icon_color=0x123456)
+    long = await bot.create_forum_topic(FORUM, "я" * 200, icon_color=16766590)
+    assert long.name == "я" * 128 and long.icon_color == 16766590  # truncated, like tdlib
+
+    for thread in (999, 1):  # unknown; General is not a thread a bot can address
+        with pytest.raises(BadRequest, match=r"(?i)message thread not found"):
+            await bot.send_message(FORUM, "x", message_thread_id=thread)
+    with pytest.raises(BadRequest, match=r"(?i)message thread not found"):
+        await bot.send_message(-100555, "x", message_thread_id=long.message_thread_id)
+    for call in (bot.edit_forum_topic, bot.close_forum_topic, bot.reopen_forum_topic):
+        with pytest.raises(BadRequest, match=r"(?i)TOPIC_ID_INVALID"):
+            await call(FORUM, 999)  # type: ignore[operator]
+    with pytest.raises(BadRequest, match=r"(?i)the chat is not a forum"):
+        await bot.close_forum_topic(-100555, long.message_thread_id)
+    assert await bot.send_chat_action(
+        FORUM, ChatAction.TYPING, message_thread_id=long.message_thread_id
+    )
+
+
+async def test_reply_in_a_topic_stays_in_the_topic(api: FakeBotApi, bot: Bot) -> None:
+    api.forum_group(FORUM)
+    thread = api.add_topic(FORUM, "Вопросы", creator_id=USER)
+    asked = api.topic_message(USER, FORUM, thread, "Сколько стоит?")["message"]
+    answer = await bot.send_message(
+        FORUM, "10 000 ₸", reply_parameters=ReplyParameters(asked["message_id"])
+    )
+    assert answer.message_thread_id == thread and answer.is_topic_message
+    assert answer.reply_to_message and answer.reply_to_message.text == "Сколько стоит?"
+    assert api.thread_texts(FORUM, thread) == ["10 000 ₸"]
+
+
+async def test_forum_updates_parse_in_ptb(api: FakeBotApi, bot: Bot) -> None:
+    api.forum_group(FORUM, title="Консультанты")
+    thread = (await bot.create_forum_topic(FORUM, "Клиент 42")).message_thread_id
+    card = await bot.send_message(
+        FORUM, "Карточка", message_thread_id=thread, reply_markup=keyboard()
+    )
+    api.push(api.topic_message(7001, FORUM, thread, "/take@syrlas_test_bot", username="dana_c"))
+    api.push(api.topic_message(7001, FORUM, thread, "ок", reply_to_bot_message_id=card.message_id))
+    api.push(api.topic_media_message(7001, FORUM, thread, "document", caption="анализы"))
+    api.push(api.general_message(7002, FORUM, "всем привет", first_name="Ерлан"))
+    api.push(api.group_callback_query(7001, FORUM, "yes", message_id=card.message_id))
+    api.push(api.group_callback_query(7002, FORUM, "no", message_id=4242))  # a stand-in
+    api.push(api.topic_message(7003, FORUM, 5000, "в новой теме"))  # unknown topic: made
+
+    command, reply, media, general, press, stand_in, fresh = await bot.get_updates()
+    for update in (command, reply, media):
+        message = update.effective_message
+        assert message and message.message_thread_id == thread and message.is_topic_message
+        assert message.chat.is_forum and message.chat.title == "Консультанты"
+    assert command.effective_user and command.effective_user.username == "dana_c"
+    assert command.effective_user.first_name == "Dana"
+    assert filters.COMMAND.check_update(command)
+    assert command.message and command.message.reply_to_message
+    assert command.message.reply_to_message.forum_topic_created
+    assert command.message.reply_to_message.forum_topic_created.name == "Клиент 42"
+    assert reply.message and reply.message.reply_to_message
+    assert reply.message.reply_to_message.message_id == card.message_id
+    assert media.message and media.message.document and media.message.caption == "анализы"
+
+    assert general.message and general.message.message_thread_id is None
+    assert not general.message.is_topic_message and general.message.chat.is_forum
+
+    query = press.callback_query
+    assert query and query.data == "yes" and query.from_user.id == 7001
+    assert isinstance(query.message, Message) and query.message.message_thread_id == thread
+    assert query.message.is_topic_message and query.message.reply_markup == keyboard()
+    assert press.effective_message and press.effective_message.message_thread_id == thread
+    assert await bot.answer_callback_query(query.id)
+    assert stand_in.callback_query and isinstance(stand_in.callback_query.message, Message)
+    assert stand_in.callback_query.message.message_thread_id is None
+
+    assert fresh.message and fresh.message.message_thread_id == 5000
+    assert api.topics(FORUM)[5000]["name"] == "Topic 5000"
+    assert (await bot.send_message(FORUM, "ответ", message_thread_id=5000)).is_topic_message
+
+
+async def test_requests_to_filters_by_chat(api: FakeBotApi, bot: Bot) -> None:
+    api.forum_group(FORUM)
+    topic = await bot.create_forum_topic(FORUM, "Тема")
+    await bot.send_message(USER, "личное")
+    await bot.send_message(FORUM, "в тему", message_thread_id=topic.message_thread_id)
+    with pytest.raises(BadRequest):
+        await bot.send_message(FORUM, "x", message_thread_id=999)
+    await bot.send_chat_action(str(FORUM), ChatAction.TYPING)
+    assert [(c.method, c.ok) for c in api.requests_to(FORUM)] == [
+        ("createForumTopic", True),
+        ("sendMessage", True),
+        ("sendMessage", False),
+        ("sendChatAction", True),
+    ]
+    assert [c.method for c in api.requests_to(USER)] == ["sendMessage"]
+
+
+async def test_application_replies_in_the_topic(api: FakeBotApi) -> None:
+    """PTB's reply_text answers in the member's topic: the bot under test can rely on it."""
+
+    async def answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        assert update.effective_message
+        await update.effective_message.reply_text(f"принято: {update.effective_message.text}")
+
+    api.forum_group(FORUM)
+    thread = api.add_topic(FORUM, "Клиент")
+    application = ApplicationBuilder().token(TOKEN).base_url(api.base_url).build()
+    application.add_handler(PtbMessageHandler(filters.TEXT, answer))
+    async with application:
+        await application.start()
+        assert application.updater
+        await application.updater.start_polling(timeout=5)
+        api.push(api.topic_message(7001, FORUM, thread, "вопрос"))
+        call = await api.wait_for("sendMessage")
+        await application.updater.stop()
+        await application.stop()
+    assert call.ok and call.params["message_thread_id"] == thread
+    assert api.thread_texts(FORUM, thread) == ["принято: вопрос"]
 
 
 # --- the real Application, end to end ------------------------------------------------------------
