@@ -11,6 +11,7 @@ import logging
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from pydantic import ValidationError
 
@@ -79,7 +80,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     async def main() -> None:
         stop = asyncio.Event()
         stop_on_signals(stop)
-        async with open_runtime(settings, _status) as runtime:
+        async with open_runtime(settings, _status, consultants=True) as runtime:
             await runtime.repository.purge_expired()
             await serve(settings, runtime, stop, _status)
 
@@ -162,6 +163,86 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return asyncio.run(run_evaluation(settings, args.data, args.report_dir, args.compare, _status))
 
 
+def _tickets(settings: Settings):
+    from bot.storage.database import create_engine_async, is_postgres
+    from bot.storage.schema import upgrade
+    from bot.storage.tickets import TicketRepository
+
+    if not is_postgres(settings.database_url):
+        upgrade(settings.sqlalchemy_url)
+    return TicketRepository(create_engine_async(settings.sqlalchemy_url))
+
+
+def cmd_consultant(args: argparse.Namespace) -> int:
+    from bot.storage.tickets import ROLES
+
+    settings = _settings()
+    languages = [part.strip() for part in (args.languages or "kk,ru,en").split(",") if part.strip()]
+    if any(parse_language(lang) is None for lang in languages) or not languages:
+        raise CommandError(
+            f"--languages: a comma-separated list of kk, ru, en, not {args.languages!r}"
+        )
+    if args.action == "add" and args.role not in ROLES:
+        raise CommandError(f"--role must be one of {', '.join(ROLES)}")
+
+    async def main() -> int:
+        tickets = _tickets(settings)
+        try:
+            if args.action == "add":
+                await tickets.add_consultant(args.telegram_id, args.role, languages)
+                _status(
+                    f"consultant {args.telegram_id} may act as {args.role} ({', '.join(languages)})"
+                )
+            elif args.action == "remove":
+                if not await tickets.remove_consultant(args.telegram_id):
+                    raise CommandError(f"{args.telegram_id} is not a registered consultant")
+                _status(f"consultant {args.telegram_id} removed")
+            else:
+                for consultant in await tickets.consultants():
+                    print(
+                        f"{consultant.telegram_id}\t{consultant.role}\t"
+                        f"{','.join(consultant.languages)}\t{consultant.display_name or ''}"
+                    )
+            return 0
+        finally:
+            await tickets.engine.dispose()
+
+    return asyncio.run(main())
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    from bot.escalation.stats import TicketStats
+
+    settings = _settings()
+    since = None
+    if args.since:
+        try:
+            since = dt.date.fromisoformat(args.since)
+        except ValueError as exc:
+            raise CommandError(f"--since: a date like 2026-11-01, not {args.since!r}") from exc
+
+    async def main() -> TicketStats:
+        tickets = _tickets(settings)
+        try:
+            start = dt.datetime.combine(since, dt.time(), tzinfo=dt.UTC) if since else None
+            return TicketStats.compute(await tickets.all_since(start), since)
+        finally:
+            await tickets.engine.dispose()
+
+    stats = asyncio.run(main())
+    if args.plot:
+        stats.plot(Path(args.plot))
+        _status(f"plot written to {args.plot}")
+    else:
+        print(
+            stats.csv() if args.format == "csv" else stats.table(),
+            end="" if args.format == "csv" else "\n",
+        )
+    return 0
+
+
 # --- parser -------------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -202,6 +283,26 @@ def build_parser() -> argparse.ArgumentParser:
     kb_commands = kb.add_subparsers(dest="kb_command", required=True, metavar="KB_COMMAND")
     kb_check = kb_commands.add_parser("check", help="validate the knowledge base")
     kb_check.set_defaults(handler=cmd_kb_check)
+
+    consultant = commands.add_parser("consultant", help="who may answer escalations")
+    consultant_commands = consultant.add_subparsers(
+        dest="consultant_command", required=True, metavar="ACTION"
+    )
+    add_consultant = consultant_commands.add_parser("add", help="register a consultant")
+    add_consultant.add_argument("telegram_id", type=int)
+    add_consultant.add_argument("--languages", default="kk,ru,en", help="e.g. kk,ru")
+    add_consultant.add_argument("--role", default="doctor", help="doctor, psychologist or lawyer")
+    add_consultant.set_defaults(handler=cmd_consultant, action="add")
+    remove_consultant = consultant_commands.add_parser("remove", help="unregister a consultant")
+    remove_consultant.add_argument("telegram_id", type=int)
+    remove_consultant.set_defaults(handler=cmd_consultant, action="remove", languages=None)
+    list_consultants = consultant_commands.add_parser("list", help="registered consultants")
+    list_consultants.set_defaults(handler=cmd_consultant, action="list", languages=None)
+
+    stats = add("stats", cmd_stats, "ticket numbers for the programme (aggregated)")
+    stats.add_argument("--since", help="first day, e.g. 2026-11-01")
+    stats.add_argument("--format", choices=["table", "csv"], default="table")
+    stats.add_argument("--plot", metavar="FILE.png", help="draw the numbers instead")
 
     db = commands.add_parser("db", help="the database")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="DB_COMMAND")

@@ -8,19 +8,27 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
+from bot.dialogue.compose import Composer
 from bot.dialogue.engine import ConversationStore, Engine
+from bot.escalation.canned import CannedReplies
+from bot.escalation.desk import TicketDesk
+from bot.escalation.policy import EscalationPolicy, RoleMap
+from bot.escalation.workspace import Workspace
 from bot.i18n import Catalogs
 from bot.knowledge.base import KnowledgeBase, load_knowledge_base
+from bot.languages import parse_language
 from bot.nlu.client import NluParser, RasaClient
 from bot.nlu.server import RasaServer
 from bot.nlu.training import TrainingInputs, current_model
 from bot.safety.crisis import CrisisLexicon
 from bot.safety.pseudonyms import Pseudonymizer
+from bot.safety.sealing import ChatSeal
 from bot.safety.secret_key import SecretKeyMissing, load_or_create_secret_key
 from bot.settings import Settings
 from bot.storage.database import create_engine_async, is_postgres
 from bot.storage.repository import Repository
 from bot.storage.schema import upgrade
+from bot.storage.tickets import TicketRepository
 
 log = logging.getLogger(__name__)
 
@@ -96,33 +104,97 @@ def load_crisis_lexicon(settings: Settings) -> CrisisLexicon:
         raise SetupError(f"crisis_lexicon.yml: {exc}") from exc
 
 
-def engine_factory(settings: Settings) -> Callable[[NluParser, ConversationStore | None], Engine]:
+EngineFactory = Callable[..., Engine]
+
+
+def engine_factory(settings: Settings) -> EngineFactory:
     """Load the content once (failing early if it is broken); build engines over any NLU."""
     knowledge, catalogs = load_content(settings)
     crisis = load_crisis_lexicon(settings)
 
-    def make(nlu: NluParser, store: ConversationStore | None = None) -> Engine:
+    def make(
+        nlu: NluParser, store: ConversationStore | None = None, desk: TicketDesk | None = None
+    ) -> Engine:
         return Engine(
             knowledge=knowledge,
             nlu=nlu,
             catalogs=catalogs,
             store=store,
             crisis=crisis,
+            # Without a desk (`syrlas classify`) a configured consultants' chat still counts.
             consultants_available=settings.consultants_chat_id is not None,
+            desk=desk,
         )
 
     return make
 
 
-def pseudonymizer(settings: Settings) -> Pseudonymizer:
+def escalation_policy(settings: Settings) -> EscalationPolicy:
+    try:
+        return EscalationPolicy.from_settings(
+            settings.consultant_hours,
+            settings.timezone,
+            settings.ticket_wait_minutes,
+            settings.answer_within_hours,
+        )
+    except ValueError as exc:
+        raise SetupError(f"SYRLAS_CONSULTANT_HOURS / SYRLAS_TIMEZONE: {exc}") from exc
+
+
+def load_escalation_content(settings: Settings) -> tuple[RoleMap, CannedReplies]:
+    try:
+        return (
+            RoleMap.load(settings.responses_dir / "consultant_roles.yml"),
+            CannedReplies.load(settings.responses_dir / "canned.yml"),
+        )
+    except Exception as exc:
+        raise SetupError(f"responses/: {exc}") from exc
+
+
+@dataclass
+class Escalation:
+    tickets: TicketRepository
+    desk: TicketDesk
+    workspace: Workspace
+    seal: ChatSeal
+    chat_id: int  # the consultants' supergroup
+
+
+def open_escalation(
+    settings: Settings, database, engine_catalogs, knowledge, secret: bytes
+) -> Escalation | None:
+    if settings.consultants_chat_id is None:
+        return None
+    policy = escalation_policy(settings)
+    roles, canned = load_escalation_content(settings)
+    tickets = TicketRepository(database)
+    language = parse_language(settings.consultants_language)
+    if language is None:
+        raise SetupError("SYRLAS_CONSULTANTS_LANGUAGE must be one of kk, ru, en")
+    workspace = Workspace(
+        tickets, policy, engine_catalogs, Composer(knowledge), canned, language=language
+    )
+    return Escalation(
+        tickets,
+        TicketDesk(tickets, policy, roles),
+        workspace,
+        ChatSeal(secret),
+        settings.consultants_chat_id,
+    )
+
+
+def secret_key(settings: Settings) -> bytes:
     secret = settings.secret_key.get_secret_value() if settings.secret_key else None
     try:
-        key = load_or_create_secret_key(
+        return load_or_create_secret_key(
             secret, settings.var_dir, production=is_postgres(settings.database_url)
         )
     except SecretKeyMissing as exc:
         raise SetupError(str(exc)) from exc
-    return Pseudonymizer(key)
+
+
+def pseudonymizer(settings: Settings) -> Pseudonymizer:
+    return Pseudonymizer(secret_key(settings))
 
 
 @dataclass
@@ -131,14 +203,21 @@ class Runtime:
     repository: Repository
     nlu: Nlu
     pseudonymize: Pseudonymizer
+    escalation: Escalation | None = None  # consultants connected (Telegram only)
 
 
 @contextlib.asynccontextmanager
 async def open_runtime(
-    settings: Settings, on_status: Callable[[str], None] = lambda _: None
+    settings: Settings,
+    on_status: Callable[[str], None] = lambda _: None,
+    *,
+    consultants: bool = False,
 ) -> AsyncIterator[Runtime]:
+    """``consultants``: connect the consultants' chat (only a channel that can relay their
+    answers back, Telegram, asks for it)."""
     make_engine = engine_factory(settings)
-    pseudonymize = pseudonymizer(settings)
+    key = secret_key(settings)
+    pseudonymize = Pseudonymizer(key)
     if not is_postgres(settings.database_url):
         # The embedded SQLite file is created and migrated on first run; PostgreSQL is migrated
         # by the operator (`syrlas db upgrade`), once per release, not by every bot process.
@@ -146,7 +225,14 @@ async def open_runtime(
     database = create_engine_async(settings.sqlalchemy_url)
     repository = Repository(database)
     try:
+        knowledge, catalogs = load_content(settings)
+        escalation = (
+            open_escalation(settings, database, catalogs, knowledge, key) if consultants else None
+        )
         async with open_nlu(settings, on_status) as nlu:
-            yield Runtime(make_engine(nlu.client, repository), repository, nlu, pseudonymize)
+            engine = make_engine(nlu.client, repository, escalation.desk if escalation else None)
+            if not consultants:
+                engine.consultants_available = False
+            yield Runtime(engine, repository, nlu, pseudonymize, escalation)
     finally:
         await database.dispose()

@@ -49,6 +49,15 @@ class Settings(BaseSettings):
     nlu_timeout: float = 5.0  # seconds for one parse before the user is told we are slow
     nlu_start_timeout: float = 180.0  # seconds to wait for a self-started Rasa server
     log_level: str = "INFO"
+    # consultants (README: Consultants)
+    consultants_language: str = "ru"  # the language of the consultants' chat
+    consultant_hours: dict[str, str] = Field(
+        default_factory=lambda: {"default": "mon-sat 09:00-21:00"}
+    )  # per pool (default, doctor, psychologist, lawyer): "mon-fri 09:00-18:00; sat 10:00-14:00"
+    timezone: str = "Asia/Almaty"
+    ticket_wait_minutes: dict[str, int] = Field(default_factory=dict)  # re-announce after
+    answer_within_hours: int = 4  # what waiting users are told to expect, in working hours
+    workspace_interval: float = 5.0  # seconds between outbox rounds (retries, re-announcements)
 
     @field_validator("telegram_token", "nlu_url", "webhook_url", "secret_key", mode="before")
     @classmethod

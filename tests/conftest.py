@@ -95,12 +95,11 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     url = request.getfixturevalue("postgres_schema_url")
     engine = create_engine(make_url(url))
     with engine.begin() as conn:
-        conn.execute(
-            text(
-                "DROP TABLE IF EXISTS messages, feedback, conversation_states, users, "
-                "alembic_version CASCADE"
-            )
-        )
+        tables = conn.execute(
+            text("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")
+        ).scalars()
+        if names := ", ".join(f'"{name}"' for name in tables):
+            conn.execute(text(f"DROP TABLE IF EXISTS {names} CASCADE"))
     engine.dispose()
     yield url
 

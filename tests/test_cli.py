@@ -72,3 +72,83 @@ def test_kb_check_passes_on_the_knowledge_base():
     result = run(["kb", "check"])
     assert result.returncode == 0, result.stdout
     assert result.stdout.strip().endswith("54/54 topics have curated answers; 0 problem(s)")
+
+
+def test_consultant_add_list_remove_and_mistakes(tmp_path):
+    db = {"SYRLAS_DATABASE_URL": f"sqlite:///{tmp_path / 'c.db'}"}
+    added = run(
+        ["consultant", "add", "123456789", "--role", "psychologist", "--languages", "kk,ru"], **db
+    )
+    assert added.returncode == 0, added.stderr
+    listed = run(["consultant", "list"], **db)
+    assert listed.stdout.split("\t")[:3] == ["123456789", "psychologist", "kk,ru"]
+    assert_one_line_failure(run(["consultant", "add", "1", "--role", "nurse"], **db), "--role")
+    assert_one_line_failure(
+        run(["consultant", "add", "1", "--languages", "de"], **db), "--languages"
+    )
+    assert run(["consultant", "remove", "123456789"], **db).returncode == 0
+    assert_one_line_failure(run(["consultant", "remove", "123456789"], **db), "not a registered")
+    assert run(["consultant", "list"], **db).stdout == ""
+
+
+def test_stats_table_csv_plot_and_a_bad_date(tmp_path):
+    import asyncio
+    import datetime as dt
+
+    from bot.storage.database import create_engine_async
+    from bot.storage.schema import upgrade
+    from bot.storage.tickets import TicketRepository
+
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    upgrade(url)
+
+    async def fill() -> None:
+        now = dt.datetime(2026, 11, 20, 10, tzinfo=dt.UTC)
+        clock = lambda: now  # noqa: E731
+        repo = TicketRepository(create_engine_async(url), clock=clock)
+        for i, (priority, minutes) in enumerate([("crisis", 4), ("normal", 30), ("normal", 90)]):
+            ticket = await repo.open(
+                pseudonym=f"{i:064d}",
+                language="kk",
+                audience="teen",
+                topic="low_mood",
+                role="psychologist",
+                priority=priority,
+                question="q",
+            )
+            await repo.take(ticket.id, 1)
+            now += dt.timedelta(minutes=minutes)
+            await repo.mark_answered(ticket.id, 1)
+            await repo.close(ticket.id, reason="answered", consultant_id=1)
+            await repo.rate(ticket.id, f"{i:064d}", 5 - i)
+        await repo.open(
+            pseudonym="x" * 64,
+            language="ru",
+            audience=None,
+            topic=None,
+            role="doctor",
+            priority="urgent",
+            question="q",
+        )
+        await repo.engine.dispose()
+
+    asyncio.run(fill())
+    table = run(["stats"], SYRLAS_DATABASE_URL=url)
+    assert table.returncode == 0, table.stderr
+    assert "minutes to first response  median" in table.stdout
+    csv_out = run(["stats", "--format", "csv", "--since", "2026-11-01"], SYRLAS_DATABASE_URL=url)
+    rows = [line.split(",") for line in csv_out.stdout.splitlines()]
+    assert rows[0] == ["section", "key", "value", "n"]
+    assert ["total", "tickets", "", "4"] in rows
+    assert ["per day by language", "2026-11-20", "kk", "3"] in rows
+    assert ["minutes to first response", "median", "", "30.0"] in rows
+    assert ["open backlog", "urgent", "", "1"] in rows
+    assert ["rating", "mean", "", "4.0"] in rows
+    assert not any(len(row[0]) == 64 for row in rows)  # aggregated: no pseudonym anywhere
+    later = run(["stats", "--format", "csv", "--since", "2026-12-01"], SYRLAS_DATABASE_URL=url)
+    assert ["total", "tickets", "", "0"] in [line.split(",") for line in later.stdout.splitlines()]
+    plot = run(["stats", "--plot", str(tmp_path / "s.png")], SYRLAS_DATABASE_URL=url)
+    assert plot.returncode == 0 and (tmp_path / "s.png").read_bytes()[:4] == b"\x89PNG"
+    assert_one_line_failure(
+        run(["stats", "--since", "yesterday"], SYRLAS_DATABASE_URL=url), "--since"
+    )

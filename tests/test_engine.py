@@ -200,6 +200,9 @@ async def test_forget_asks_first_then_erases_every_row(engine, repository):
         "conversation_states": 0,
         "messages": 0,
         "feedback": 0,
+        "consultants": 0,
+        "tickets": 0,
+        "ticket_messages": 0,
     }
 
 

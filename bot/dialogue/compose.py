@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from bot.dialogue.messages import Button, Reply
 from bot.i18n import Translator
@@ -10,7 +11,19 @@ from bot.knowledge.base import KnowledgeBase
 from bot.knowledge.topics import Route
 from bot.languages import LANGUAGE_NAMES, LANGUAGES, Language
 
+if TYPE_CHECKING:
+    from bot.escalation.desk import Receipt
+
 MAX_RELATED_BUTTONS = 2
+
+
+def role_name(tr: Translator, role: str) -> str:
+    names = {
+        "doctor": tr.gettext("doctor"),
+        "psychologist": tr.gettext("psychologist"),
+        "lawyer": tr.gettext("lawyer"),
+    }
+    return names.get(role, tr.gettext("consultant"))
 
 
 @dataclass(frozen=True)
@@ -246,4 +259,162 @@ class Composer:
                 "Your message is very long, so I kept only its first %(n)s characters.",
                 limit,
             )
+        )
+
+    # --- tickets (the user's side) ---------------------------------------------------------
+    def waiting(self, tr: Translator, receipt: Receipt) -> Reply:
+        """Passed on: the number, roughly when, and what to do if it cannot wait."""
+        if receipt.existing:
+            first = tr.gettext(
+                "I've added this to your question #%(number)s for the consultant."
+            ) % {"number": receipt.number}
+        else:
+            first = tr.gettext(
+                "I've passed your question to a consultant (a doctor, psychologist or lawyer), "
+                "number #%(number)s. They will not see your name or account, and they will "
+                "answer here, in this chat."
+            ) % {"number": receipt.number}
+        if receipt.in_hours:
+            when = tr.ngettext(
+                "An answer usually comes within %(n)s hour.",
+                "An answer usually comes within %(n)s hours.",
+                receipt.answer_within_hours,
+            )
+        elif receipt.back_at is not None:
+            when = tr.gettext(
+                "Consultants are not working right now; they are back on %(time)s "
+                "(Astana time) and will see your question then."
+            ) % {"time": tr.datetime(receipt.back_at)}
+        else:
+            when = tr.gettext("Consultants are not working right now.")
+        if receipt.priority == "crisis" and not receipt.in_hours:
+            when += " " + tr.gettext("Your message is marked urgent and was sent at once.")
+        return Reply(
+            "\n\n".join([first, when, self.helplines(tr, crisis=receipt.priority == "crisis")]),
+            (Button(tr.gettext("Withdraw my question"), "withdraw:ask"),),
+        )
+
+    def ticket_open_failed(self, tr: Translator) -> Reply:
+        return Reply(
+            "\n\n".join(
+                [
+                    tr.gettext(
+                        "Sorry, I could not pass your question on because of a technical "
+                        "problem. Please try /consultant again in a few minutes."
+                    ),
+                    self.helplines(tr, crisis=True),
+                ]
+            )
+        )
+
+    def ticket_write_failed(self, tr: Translator) -> Reply:
+        return Reply(
+            "\n\n".join(
+                [
+                    tr.gettext(
+                        "Sorry, a technical problem: your last message did not reach the "
+                        "consultant. Please send it again in a minute."
+                    ),
+                    self.helplines(tr, crisis=False),
+                ]
+            )
+        )
+
+    def ticket_already_open(self, tr: Translator, number: str) -> Reply:
+        return Reply(
+            tr.gettext(
+                "Your question #%(number)s is already with the consultants. Just write here: "
+                "everything you send goes to them."
+            )
+            % {"number": number},
+            (Button(tr.gettext("Withdraw my question"), "withdraw:ask"),),
+        )
+
+    def added_to_ticket(self, tr: Translator, number: str) -> Reply:
+        return Reply(
+            tr.gettext("Added to your question #%(number)s. A consultant will see it.")
+            % {"number": number}
+        )
+
+    def crisis_during_ticket(self, tr: Translator) -> Reply:
+        return Reply(
+            "\n\n".join(
+                [
+                    self.helplines(tr, crisis=True),
+                    tr.gettext(
+                        "You are not alone. I've told the consultant that this is urgent; "
+                        "they will see your message first."
+                    ),
+                ]
+            )
+        )
+
+    def withdraw_confirm(self, tr: Translator, number: str) -> Reply:
+        return Reply(
+            tr.gettext("Withdraw your question #%(number)s? The consultant will not answer it.")
+            % {"number": number},
+            (
+                Button(tr.gettext("Yes, withdraw it"), "withdraw:yes"),
+                Button(tr.gettext("No, keep waiting"), "withdraw:no"),
+            ),
+        )
+
+    def withdrawn(self, tr: Translator, number: str) -> Reply:
+        return Reply(
+            tr.gettext("Your question #%(number)s is withdrawn. You can ask me anything again.")
+            % {"number": number}
+        )
+
+    def not_withdrawn(self, tr: Translator) -> Reply:
+        return Reply(tr.gettext("Okay, your question stays with the consultants."))
+
+    def rated(self, tr: Translator) -> Reply:
+        return Reply(tr.gettext("Thank you for the rating!"))
+
+    def rated_already(self, tr: Translator) -> Reply:
+        return Reply(tr.gettext("This conversation has already been rated. Thank you!"))
+
+    def cannot_reopen(self, tr: Translator) -> Reply:
+        return Reply(
+            tr.gettext(
+                "This conversation can no longer be continued. Write your question again, or "
+                "use /consultant to ask a person."
+            )
+        )
+
+    # --- what a consultant's actions mean for the user ------------------------------------
+    def consultant_took(self, tr: Translator, role: str) -> Reply:
+        return Reply(
+            tr.gettext("A %(role)s is reading your question now and will answer here.")
+            % {"role": role_name(tr, role)}
+        )
+
+    def consultant_says(self, tr: Translator, role: str, text: str) -> Reply:
+        label = tr.gettext("Consultant (%(role)s)") % {"role": role_name(tr, role)}
+        return Reply(f"{label}: {text}")
+
+    def ticket_closed(self, tr: Translator, number: str) -> Reply:
+        return Reply(
+            "\n\n".join(
+                [
+                    tr.gettext(
+                        "The consultant has closed the conversation #%(number)s. I'm here again "
+                        "for your questions. How much did the consultant help? (1 = not at all, "
+                        "5 = a lot)"
+                    )
+                    % {"number": number},
+                ]
+            ),
+            (
+                *(Button(str(stars), f"rate:{number}:{stars}") for stars in range(1, 6)),
+                Button(tr.gettext("I still need help"), f"reopen:{number}"),
+            ),
+        )
+
+    def ticket_returned(self, tr: Translator, number: str) -> Reply:
+        return Reply(
+            tr.gettext(
+                "Your question #%(number)s is back in the queue: another consultant will answer it."
+            )
+            % {"number": number}
         )

@@ -7,10 +7,18 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from bot.dialogue.compose import Composer
-from bot.dialogue.messages import Command, Incoming, OpenTicket, Outcome, Priority, Reply
+from bot.dialogue.messages import (
+    Command,
+    Incoming,
+    OpenTicket,
+    Outcome,
+    Priority,
+    Reply,
+    TicketActivity,
+)
 from bot.dialogue.routing import Decision, Thresholds, decide
 from bot.dialogue.state import ConversationState
 from bot.i18n import Catalogs, Translator
@@ -24,9 +32,15 @@ from bot.safety.crisis import CrisisLexicon, CrisisMatch
 from bot.storage.errors import StorageUnavailable
 from bot.storage.repository import LoggedMessage
 
+if TYPE_CHECKING:
+    from bot.escalation.desk import TicketDesk
+    from bot.storage.tickets import TicketRecord
+
 log = logging.getLogger(__name__)
 
 TICKET_PRIORITY = {Route.CRISIS: Priority.CRISIS, Route.URGENT: Priority.URGENT}
+CONTEXT_LINES = 6  # messages before a hand-over that go to the consultant with the question
+CONTEXT_CHARS = 300
 
 
 def _crisis(match: CrisisMatch) -> Decision:
@@ -43,6 +57,7 @@ class ConversationStore(Protocol):
     async def record_feedback(
         self, pseudonym: str, *, topic: str, revision: int, language: str, helpful: bool
     ) -> None: ...
+    async def recent_messages(self, pseudonym: str, limit: int = 20) -> list[LoggedMessage]: ...
 
 
 @dataclass
@@ -53,7 +68,8 @@ class _Turn:
     state: ConversationState
     tr: Translator
     replies: list[Reply] = field(default_factory=list)
-    effects: list[OpenTicket] = field(default_factory=list)
+    effects: list[OpenTicket | TicketActivity] = field(default_factory=list)
+    ticket: TicketRecord | None = None  # the user's active ticket, if any
     decision: Decision | None = None
     topic: str | None = None
     nlu_unavailable: bool = False
@@ -69,6 +85,11 @@ class Engine:
     thresholds: Thresholds = field(default_factory=Thresholds)
     consultants_available: bool = False
     crisis: CrisisLexicon | None = None  # runs before the NLU on every message
+    desk: TicketDesk | None = None  # tickets for consultants; None: not connected
+
+    @property
+    def handoff_available(self) -> bool:
+        return self.desk is not None or self.consultants_available
 
     def __post_init__(self) -> None:
         self.compose = Composer(self.knowledge)
@@ -142,6 +163,7 @@ class Engine:
                 or FALLBACK_LANGUAGE
             )
         turn = _Turn(incoming, state, self.catalogs(language))
+        turn.ticket = await self._active_ticket(incoming.user)
 
         if incoming.unsupported:
             turn.replies.append(self.compose.unsupported(turn.tr))
@@ -149,11 +171,19 @@ class Engine:
             self._on_command(turn, incoming.command)
         elif incoming.action:
             await self._on_action(turn, incoming.action)
+        elif turn.ticket is not None:
+            await self._on_text_in_ticket(turn, turn.ticket)
         else:
             await self._on_text(turn)
-            if len(clean_text(incoming.text, limit=MESSAGE_MAX_CHARS + 1)) > MESSAGE_MAX_CHARS:
-                turn.replies.append(self.compose.truncated(turn.tr, MESSAGE_MAX_CHARS))
+        if (
+            incoming.text
+            and not incoming.action
+            and not incoming.command
+            and len(clean_text(incoming.text, limit=MESSAGE_MAX_CHARS + 1)) > MESSAGE_MAX_CHARS
+        ):
+            turn.replies.append(self.compose.truncated(turn.tr, MESSAGE_MAX_CHARS))
 
+        await self._open_tickets(turn)
         state.last_language = turn.tr.language
         await self._save(turn)
         decision = turn.decision
@@ -187,6 +217,8 @@ class Engine:
         elif command is Command.AUDIENCE:
             state.awaiting = "audience"
             turn.replies.append(self.compose.choose_audience(tr))
+        elif command is Command.CONSULTANT and turn.ticket is not None:
+            turn.replies.append(self.compose.ticket_already_open(tr, turn.ticket.number))
         elif command is Command.CONSULTANT:
             self._hand_over(turn, Route.HANDOFF, None, turn.incoming.text)
         elif command is Command.PRIVACY:
@@ -195,6 +227,8 @@ class Engine:
             self._answer_topic(turn, Decision(Route.REPORT, "report_abuse", 1.0))
         elif command is Command.FORGET:
             turn.replies.append(self.compose.forget_confirm(tr))
+        elif command is Command.CANCEL and turn.ticket is not None:
+            turn.replies.append(self.compose.withdraw_confirm(tr, turn.ticket.number))
         elif command is Command.CANCEL:
             state.awaiting, state.candidates, state.pending_question = None, [], ""
             turn.replies.append(self.compose.cancelled(tr))
@@ -230,6 +264,8 @@ class Engine:
             turn.replies.append(self.compose.not_forgotten(turn.tr))
         elif kind == "none":
             self._hand_over(turn, Route.ESCALATE, None, state.pending_question)
+        elif kind in ("withdraw", "rate", "reopen") and self.desk is not None:
+            await self._on_ticket_action(turn, kind, arg)
         else:  # an old or forged button: say so kindly and carry on
             turn.replies.append(self.compose.help(turn.tr))
 
@@ -290,7 +326,7 @@ class Engine:
             self._hand_over(turn, Route.ESCALATE, topic_id, turn.state.pending_question, decision)
             return
         turn.replies.append(reply)
-        if decision.route in TICKET_PRIORITY and self.consultants_available:
+        if decision.route in TICKET_PRIORITY and self.handoff_available:
             turn.effects.append(
                 self._ticket(
                     turn, TICKET_PRIORITY[decision.route], topic_id, turn.state.pending_question
@@ -309,12 +345,12 @@ class Engine:
     ) -> None:
         turn.decision = decision or Decision(route, topic, 1.0)
         turn.topic = topic
-        if self.consultants_available:
+        if self.handoff_available:
             turn.effects.append(self._ticket(turn, Priority.NORMAL, topic, question))
-        if announce or not self.consultants_available:
-            turn.replies.append(
-                self.compose.handed_over(turn.tr, available=self.consultants_available)
-            )
+        if self.desk is not None:
+            return  # the receipt (number, when to expect an answer) is the announcement
+        if announce or not self.handoff_available:
+            turn.replies.append(self.compose.handed_over(turn.tr, available=self.handoff_available))
 
     def _ticket(
         self, turn: _Turn, priority: Priority, topic: str | None, question: str
@@ -326,6 +362,103 @@ class Engine:
             topic=topic,
             question=question,
         )
+
+    # --- tickets ------------------------------------------------------------------------------
+    async def _active_ticket(self, user: str) -> TicketRecord | None:
+        if self.desk is None:
+            return None
+        try:
+            return await self.desk.active(user)
+        except StorageUnavailable as exc:
+            log.warning("ticket not loaded: %s", exc)
+            return None
+
+    async def _on_text_in_ticket(self, turn: _Turn, ticket: TicketRecord) -> None:
+        """A person holds (or is about to hold) this conversation: the text goes to them, not
+        to the NLU. The crisis check still comes first, and its numbers are shown at once."""
+        assert self.desk is not None
+        text = clean_text(turn.incoming.text, limit=MESSAGE_MAX_CHARS)
+        if not text:
+            turn.replies.append(self.compose.empty(turn.tr))
+            return
+        match = self.crisis_match(clean_text(text))
+        if match is not None:
+            turn.tr = self.catalogs(
+                self._crisis_language(text, match, turn.state, turn.incoming.client_language)
+            )
+            turn.decision, turn.topic = _crisis(match), match.topic
+            turn.replies.append(self.compose.crisis_during_ticket(turn.tr))
+        try:
+            await self.desk.user_wrote(ticket, text, crisis=match is not None)
+        except StorageUnavailable as exc:
+            log.warning("ticket message not stored: %s", exc)
+            turn.replies.append(self.compose.ticket_write_failed(turn.tr))
+            return
+        turn.effects.append(TicketActivity(ticket.number))
+        if ticket.waiting and match is None:
+            turn.replies.append(self.compose.added_to_ticket(turn.tr, ticket.number))
+        # Held by a person: the bot stays quiet.
+
+    async def _on_ticket_action(self, turn: _Turn, kind: str, arg: str) -> None:
+        assert self.desk is not None
+        tr = turn.tr
+        try:
+            if kind == "withdraw":
+                if arg == "ask" and turn.ticket is not None:
+                    turn.replies.append(self.compose.withdraw_confirm(tr, turn.ticket.number))
+                elif arg == "yes" and turn.ticket is not None:
+                    await self.desk.withdraw(turn.ticket)
+                    turn.effects.append(TicketActivity(turn.ticket.number))
+                    turn.replies.append(self.compose.withdrawn(tr, turn.ticket.number))
+                    turn.ticket = None
+                else:
+                    turn.replies.append(self.compose.not_withdrawn(tr))
+            elif kind == "rate":
+                number, _, stars = arg.partition(":")
+                ok = stars.isdigit() and await self.desk.rate(
+                    turn.incoming.user, number, int(stars)
+                )
+                turn.replies.append(
+                    self.compose.rated(tr) if ok else self.compose.rated_already(tr)
+                )
+            elif kind == "reopen":
+                receipt = await self.desk.reopen(turn.incoming.user, arg)
+                if receipt is None:
+                    turn.replies.append(self.compose.cannot_reopen(tr))
+                else:
+                    turn.effects.append(TicketActivity(receipt.number))
+                    turn.replies.append(self.compose.waiting(tr, receipt))
+        except StorageUnavailable as exc:
+            log.warning("ticket action failed: %s", exc)
+            turn.replies.append(self.compose.ticket_write_failed(tr))
+
+    async def _context(self, user: str) -> list[tuple[str, str]]:
+        """The last few lines before the hand-over, so the consultant need not ask again."""
+        if self.store is None:
+            return []
+        try:
+            recent = await self.store.recent_messages(user, CONTEXT_LINES)
+        except StorageUnavailable:
+            return []
+        return [("user" if m.direction == "in" else "bot", m.text[:CONTEXT_CHARS]) for m in recent]
+
+    async def _open_tickets(self, turn: _Turn) -> None:
+        """Carry out the hand-over intentions of this turn (the desk stores; the workspace
+        announces), and tell the user their number and when to expect an answer."""
+        if self.desk is None:
+            return
+        requests = [e for e in turn.effects if isinstance(e, OpenTicket)]
+        for request in requests[:1]:  # one ticket per turn is enough
+            try:
+                receipt = await self.desk.open(
+                    turn.incoming.user, request, await self._context(turn.incoming.user)
+                )
+            except StorageUnavailable as exc:
+                log.warning("ticket not opened: %s", exc)
+                turn.replies.append(self.compose.ticket_open_failed(turn.tr))
+                continue
+            turn.effects.append(TicketActivity(receipt.number))
+            turn.replies.append(self.compose.waiting(turn.tr, receipt))
 
     async def _forget(self, turn: _Turn) -> None:
         if self.store is not None:

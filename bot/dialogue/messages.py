@@ -62,7 +62,15 @@ class OpenTicket:
     question: str
 
 
-Effect = OpenTicket
+@dataclass(frozen=True)
+class TicketActivity:
+    """Something changed in a ticket (opened, written to, withdrawn): the consultants'
+    workspace should deliver what is pending now rather than at its next round."""
+
+    number: str
+
+
+Effect = OpenTicket | TicketActivity
 
 
 @dataclass(frozen=True)

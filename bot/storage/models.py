@@ -6,6 +6,7 @@ import datetime as dt
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     ForeignKey,
@@ -89,3 +90,68 @@ class Feedback(Base):
     language: Mapped[str] = mapped_column(String(2))
     helpful: Mapped[bool] = mapped_column(Boolean)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Consultant(Base):
+    """Someone allowed to act in the consultants' chat (staff, registered by an operator).
+
+    Their Telegram id is kept in the clear: it is how the bot recognises them. Users never see it.
+    """
+
+    __tablename__ = "consultants"
+
+    telegram_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    role: Mapped[str] = mapped_column(String(16))  # doctor | psychologist | lawyer
+    languages: Mapped[str] = mapped_column(String(16))  # "kk,ru,en"
+    display_name: Mapped[str | None] = mapped_column(String(64))  # for colleagues, never users
+    added_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Ticket(Base):
+    """A conversation handed to a person. Linked to the user by pseudonym only; the link is cut
+    (SET NULL) when the user erases their data, so the aggregated numbers survive."""
+
+    __tablename__ = "tickets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    number: Mapped[str] = mapped_column(String(8), unique=True)
+    pseudonym: Mapped[str | None] = mapped_column(
+        ForeignKey("users.pseudonym", ondelete="SET NULL"), index=True
+    )
+    language: Mapped[str] = mapped_column(String(2))
+    audience: Mapped[str | None] = mapped_column(String(8))
+    topic: Mapped[str | None] = mapped_column(String(64), index=True)
+    role: Mapped[str] = mapped_column(String(16))  # the consultant pool it is meant for
+    opened_priority: Mapped[str] = mapped_column(String(8))
+    priority: Mapped[str] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(10), index=True)
+    question: Mapped[str] = mapped_column(Text)
+    consultant_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    thread_id: Mapped[int | None] = mapped_column(BigInteger, index=True)  # its forum topic
+    lease_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    announced_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    announcements: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+    claimed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    answered_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    reopened_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    close_reason: Mapped[str | None] = mapped_column(String(200))
+    rating: Mapped[int | None] = mapped_column(Integer)
+
+
+class TicketMessage(Base):
+    """What was said in a ticket, and an outbox: ``delivered_at`` is empty until the other side
+    has it (user → the ticket's topic, consultant → the user, system → the topic)."""
+
+    __tablename__ = "ticket_messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    author: Mapped[str] = mapped_column(String(12))  # user | consultant | note | system
+    text: Mapped[str] = mapped_column(Text)
+    consultant_id: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    delivered_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    lease_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)

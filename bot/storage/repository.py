@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import ParamSpec, TypeVar
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
@@ -16,10 +16,22 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from bot.storage.database import session_factory
 from bot.storage.errors import StorageUnavailable
-from bot.storage.models import Base, ConversationStateRow, Feedback, Message, User, utcnow
+from bot.storage.models import (
+    Base,
+    ConversationStateRow,
+    Feedback,
+    Message,
+    Ticket,
+    TicketMessage,
+    User,
+    utcnow,
+)
 
 # Conversation text is needed only to understand the next few messages.
 DEFAULT_MESSAGE_TTL = dt.timedelta(days=1)
+# What a consultant is told when the user of a ticket erased their data (a code the workspace
+# turns into words in the consultants' language).
+USER_LEFT = "user_left"
 
 
 @dataclass(frozen=True)
@@ -189,8 +201,40 @@ class Repository:
 
     @_guarded
     async def forget(self, pseudonym: str) -> None:
-        """Erase every row about this user (children first, so no database needs CASCADE)."""
+        """Erase every row about this user (children first, so no database needs CASCADE).
+
+        Their tickets lose every word and the link to them; what stays is a bare row for the
+        aggregated numbers. An open ticket is closed and its consultant told only that the user
+        left (a line the outbox still delivers)."""
+        now = utcnow()
         async with self._sessions.begin() as session:
+            tickets = list(
+                await session.scalars(select(Ticket).where(Ticket.pseudonym == pseudonym))
+            )
+            ids = [ticket.id for ticket in tickets]
+            if ids:
+                await session.execute(delete(TicketMessage).where(TicketMessage.ticket_id.in_(ids)))
+            for ticket in tickets:
+                if ticket.status != "closed":
+                    session.add(
+                        TicketMessage(
+                            ticket_id=ticket.id,
+                            author="system",
+                            text=USER_LEFT,
+                            created_at=now,
+                            attempts=0,
+                        )
+                    )
+            await session.execute(
+                update(Ticket)
+                .where(Ticket.pseudonym == pseudonym, Ticket.status != "closed")
+                .values(status="closed", closed_at=now, close_reason=USER_LEFT)
+            )
+            await session.execute(
+                update(Ticket)
+                .where(Ticket.pseudonym == pseudonym)
+                .values(pseudonym=None, question="")
+            )
             for table in (Message, Feedback, ConversationStateRow):
                 await session.execute(delete(table).where(table.pseudonym == pseudonym))
             await session.execute(delete(User).where(User.pseudonym == pseudonym))

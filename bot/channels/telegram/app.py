@@ -12,6 +12,7 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 
 from bot.channels.telegram.front import TelegramFront
 from bot.channels.telegram.ordering import PerChatUpdateProcessor
+from bot.channels.telegram.workspace import TelegramWorkspace
 from bot.runtime import Runtime
 from bot.settings import Settings
 
@@ -46,6 +47,11 @@ def build_application(settings: Settings, runtime: Runtime) -> Application:
     front = TelegramFront(
         runtime.engine, runtime.repository, runtime.pseudonymize, runtime.engine.catalogs
     )
+    if runtime.escalation is not None:
+        workspace = TelegramWorkspace(runtime.escalation, settings.workspace_interval)
+        workspace.install(application)
+        front.escalation, front.on_ticket_activity = runtime.escalation, workspace.kick
+        application.bot_data["workspace"] = workspace
     front.install(application)
     application.bot_data["front"] = front
     return application
@@ -81,9 +87,15 @@ async def serve(
                 allowed_updates=ALLOWED_UPDATES, timeout=30, drop_pending_updates=False
             )
             on_status("polling Telegram for updates")
+        workspace: TelegramWorkspace | None = application.bot_data.get("workspace")
+        rounds = asyncio.create_task(workspace.run(application.bot, stop)) if workspace else None
         try:
             await stop.wait()
         finally:
+            if rounds is not None:
+                rounds.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await rounds
             await updater.stop()
             await application.stop()
 

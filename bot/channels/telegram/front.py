@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from telegram import (
     BotCommand,
@@ -28,12 +30,15 @@ from telegram.ext import (
 
 from bot.channels.telegram.render import render
 from bot.dialogue.engine import Engine
-from bot.dialogue.messages import Command, Incoming, Outcome
+from bot.dialogue.messages import Command, Incoming, OpenTicket, Outcome
 from bot.i18n import Catalogs, Translator
 from bot.languages import FALLBACK_LANGUAGE, LANGUAGES, parse_language
 from bot.safety.pseudonyms import Pseudonymizer
 from bot.storage.errors import StorageUnavailable
 from bot.storage.repository import Repository
+
+if TYPE_CHECKING:
+    from bot.runtime import Escalation
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +67,8 @@ class TelegramFront:
     repository: Repository | None
     pseudonymize: Pseudonymizer
     catalogs: Catalogs
+    escalation: Escalation | None = None  # consultants connected
+    on_ticket_activity: Callable[[], None] = lambda: None
 
     def install(self, application: Application) -> None:
         private = filters.ChatType.PRIVATE
@@ -141,6 +148,8 @@ class TelegramFront:
             if status in (ChatMemberStatus.BANNED, ChatMemberStatus.LEFT):  # blocked the bot
                 await self._mark_inactive(self._pseudonym(change.from_user.id))
             return
+        if self.escalation is not None and change.chat.id == self.escalation.chat_id:
+            return  # the consultants' chat: no "private chats only" notice there
         if status in (ChatMemberStatus.MEMBER, ChatMemberStatus.ADMINISTRATOR):
             # Said once, when added to a group; after that the group is never read.
             language = parse_language(change.from_user.language_code) or FALLBACK_LANGUAGE
@@ -176,7 +185,21 @@ class TelegramFront:
         finally:
             if typing_task is not None:
                 typing_task.cancel()
+        await self._remember_chat(chat.id, incoming.user, outcome)
         await self._send(context, chat.id, incoming.user, outcome)
+        if outcome.effects:
+            self.on_ticket_activity()
+
+    async def _remember_chat(self, chat_id: int, user: str, outcome: Outcome) -> None:
+        """Only a user with a ticket needs a way back; their chat id is stored sealed."""
+        if self.escalation is None:
+            return
+        if not any(isinstance(effect, OpenTicket) for effect in outcome.effects):
+            return
+        try:
+            await self.escalation.tickets.set_chat_ref(user, self.escalation.seal.seal(chat_id))
+        except StorageUnavailable as exc:
+            log.warning("chat reference not stored: %s", exc)
 
     async def _typing(self, context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> None:
         """'typing…' while the core works; Telegram shows it for 5 s, so repeat it. Only once

@@ -1,0 +1,1 @@
+"""Tickets for human consultants: opening, waiting, the consultants' workspace, the numbers."""
