@@ -194,15 +194,48 @@ def cmd_consultant(args: argparse.Namespace) -> int:
                     f"consultant {args.telegram_id} may act as {args.role} ({', '.join(languages)})"
                 )
             elif args.action == "remove":
+                member = await tickets.consultant(args.telegram_id)
+                if member is None or member.role not in ROLES:
+                    raise CommandError(f"{args.telegram_id} is not a registered consultant")
                 if not await tickets.remove_consultant(args.telegram_id):
                     raise CommandError(f"{args.telegram_id} is not a registered consultant")
                 _status(f"consultant {args.telegram_id} removed")
             else:
                 for consultant in await tickets.consultants():
+                    if consultant.role not in ROLES:
+                        continue  # agency members: `syrlas agency list`
                     print(
                         f"{consultant.telegram_id}\t{consultant.role}\t"
                         f"{','.join(consultant.languages)}\t{consultant.display_name or ''}"
                     )
+            return 0
+        finally:
+            await tickets.engine.dispose()
+
+    return asyncio.run(main())
+
+
+def cmd_agency(args: argparse.Namespace) -> int:
+    from bot.safety.reports import AGENCY_ROLE
+
+    settings = _settings()
+
+    async def main() -> int:
+        tickets = _tickets(settings)
+        try:
+            if args.action == "add":
+                await tickets.add_consultant(args.telegram_id, AGENCY_ROLE, [])
+                _status(f"{args.telegram_id} may confirm reports in the agency chat")
+            elif args.action == "remove":
+                member = await tickets.consultant(args.telegram_id)
+                if member is None or member.role != AGENCY_ROLE:
+                    raise CommandError(f"{args.telegram_id} is not a registered agency member")
+                await tickets.remove_consultant(args.telegram_id)
+                _status(f"agency member {args.telegram_id} removed")
+            else:
+                for member in await tickets.consultants():
+                    if member.role == AGENCY_ROLE:
+                        print(f"{member.telegram_id}\t{member.display_name or ''}")
             return 0
         finally:
             await tickets.engine.dispose()
@@ -298,6 +331,16 @@ def build_parser() -> argparse.ArgumentParser:
     remove_consultant.set_defaults(handler=cmd_consultant, action="remove", languages=None)
     list_consultants = consultant_commands.add_parser("list", help="registered consultants")
     list_consultants.set_defaults(handler=cmd_consultant, action="list", languages=None)
+
+    agency = commands.add_parser("agency", help="who may confirm reports in the agency chat")
+    agency_commands = agency.add_subparsers(dest="agency_command", required=True, metavar="ACTION")
+    for action, help_ in (("add", "register a member"), ("remove", "unregister a member")):
+        sub = agency_commands.add_parser(action, help=help_)
+        sub.add_argument("telegram_id", type=int)
+        sub.set_defaults(handler=cmd_agency, action=action)
+    agency_commands.add_parser("list", help="registered members").set_defaults(
+        handler=cmd_agency, action="list"
+    )
 
     stats = add("stats", cmd_stats, "ticket numbers for the programme (aggregated)")
     stats.add_argument("--since", help="first day, e.g. 2026-11-01")

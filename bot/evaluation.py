@@ -19,6 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import yaml
+
 from bot.dialogue.engine import Engine
 from bot.dialogue.routing import Thresholds, decide
 from bot.knowledge.topics import Route
@@ -132,6 +134,44 @@ def load_heldout(folder: Path) -> list[Example]:
     return examples
 
 
+SAFETY_NEGATIVE = "not_crisis"
+
+
+def _script(text: str) -> str:
+    latin = sum("a" <= ch.lower() <= "z" for ch in text)
+    cyrillic = sum("а" <= ch.lower() <= "я" or ch in "әғқңөұүһіё" for ch in text.lower())
+    return "latn" if latin > cyrillic else "cyrl"
+
+
+def load_safety(folder: Path) -> list[Example]:
+    """``<folder>/<lang>.yml``: ``crisis: {topic: [texts]}`` and ``not_crisis: [texts]``: the
+    safety set, written apart from the training data and the lexicon, used only here."""
+    examples = []
+    for language in LANGUAGES:
+        path = folder / f"{language}.yml"
+        if not path.exists():
+            continue
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        for topic, texts in (raw.get("crisis") or {}).items():
+            examples += [Example(t, topic, language.value, _script(t)) for t in texts]
+        examples += [
+            Example(t, SAFETY_NEGATIVE, language.value, _script(t))
+            for t in raw.get(SAFETY_NEGATIVE) or []
+        ]
+    return examples
+
+
+def format_safety(reports: dict[str, LanguageReport]) -> str:
+    lines = ["lang   crisis messages  crisis recall  hard negatives  false-crisis"]
+    for lang, r in sorted(reports.items()):
+        crisis = sum(g in r.crisis_topics for g in r.gold)
+        lines.append(
+            f"{lang:<6} {crisis:>15}  {r.crisis_recall:13.3f}  {r.size - crisis:>14}  "
+            f"{r.false_crisis_rate:12.3f}"
+        )
+    return "\n".join(lines)
+
+
 async def evaluate(
     engine: Engine, examples: list[Example], nlu: NluParser | None = None
 ) -> dict[str, LanguageReport]:
@@ -239,6 +279,8 @@ def markdown_report(
     sweep: list[SweepRow] | None = None,
     current: Thresholds | None = None,
     crisis_rows: list[tuple[float, float, float]] | None = None,
+    safety: dict[str, LanguageReport] | None = None,
+    safety_examples: list[Example] | None = None,
 ) -> str:
     out = [
         "# NLU evaluation",
@@ -311,6 +353,36 @@ def markdown_report(
         ]
         out += [f"| {t} | {r:.3f} | {f:.3f} |" for t, r, f in crisis_rows]
         out.append("")
+    if safety:
+        out += [
+            "## Safety set",
+            "",
+            "Crisis messages (mostly indirect) and hard negatives in `tests/data/safety/`, written "
+            "apart from the training data and the crisis lexicon and never used to tune them; the "
+            "same decision as above (lexicon, then classifier and routing).",
+            "",
+            "| language | crisis messages | crisis recall | hard negatives | false-crisis rate |",
+            "|---|---|---|---|---|",
+        ]
+        for lang, r in sorted(safety.items()):
+            crisis = sum(g in r.crisis_topics for g in r.gold)
+            out.append(
+                f"| {lang} | {crisis} | {r.crisis_recall:.3f} | {r.size - crisis} | "
+                f"{r.false_crisis_rate:.3f} |"
+            )
+        out.append("")
+        missed = [
+            (lang, e.text, e.topic)
+            for lang, r in sorted(safety.items())
+            for e, c in zip(
+                [e for e in safety_examples or [] if e.language == lang], r.crisis, strict=True
+            )
+            if (e.topic in r.crisis_topics) != c
+        ]
+        if missed:
+            out += ["| lang | missed or false alarm | expected |", "|---|---|---|"]
+            out += [f"| {lang} | {t.replace('|', '/')} | {g} |" for lang, t, g in missed]
+            out.append("")
     misses = [
         (lang, *miss)
         for lang, r in reports.items()
@@ -378,7 +450,12 @@ async def run_evaluation(
     async with open_nlu(settings, status) as nlu:
         engine = make_engine(nlu.client, None)
         reports = await evaluate(engine, examples)
+        safety_examples = load_safety(settings.home / "tests" / "data" / "safety")
+        safety = await evaluate(engine, safety_examples) if safety_examples else None
     print(format_report(reports))
+    if safety:
+        print("\nSafety set (crisis messages and hard negatives, written apart):")
+        print(format_safety(safety))
 
     comparison = None
     if compare:
@@ -423,6 +500,8 @@ async def run_evaluation(
             sweep=threshold_sweep(engine, reports),
             current=engine.thresholds,
             crisis_rows=crisis_sweep(reports, engine),
+            safety=safety,
+            safety_examples=safety_examples,
         ),
         encoding="utf-8",
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -22,13 +23,16 @@ from bot.nlu.server import RasaServer
 from bot.nlu.training import TrainingInputs, current_model
 from bot.safety.crisis import CrisisLexicon
 from bot.safety.pseudonyms import Pseudonymizer
+from bot.safety.reports import AgencyDesk, Regions, ReportDesk
 from bot.safety.sealing import ChatSeal
 from bot.safety.secret_key import SecretKeyMissing, load_or_create_secret_key
 from bot.settings import Settings
 from bot.storage.database import create_engine_async, is_postgres
+from bot.storage.reports import ReportRepository
 from bot.storage.repository import Repository
 from bot.storage.schema import upgrade
 from bot.storage.tickets import TicketRepository
+from bot.storage.traces import TraceRepository
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +117,10 @@ def engine_factory(settings: Settings) -> EngineFactory:
     crisis = load_crisis_lexicon(settings)
 
     def make(
-        nlu: NluParser, store: ConversationStore | None = None, desk: TicketDesk | None = None
+        nlu: NluParser,
+        store: ConversationStore | None = None,
+        desk: TicketDesk | None = None,
+        report_desk: ReportDesk | None = None,
     ) -> Engine:
         return Engine(
             knowledge=knowledge,
@@ -124,6 +131,8 @@ def engine_factory(settings: Settings) -> EngineFactory:
             # Without a desk (`syrlas classify`) a configured consultants' chat still counts.
             consultants_available=settings.consultants_chat_id is not None,
             desk=desk,
+            report_desk=report_desk,
+            rate_limit=settings.rate_limit_per_minute,
         )
 
     return make
@@ -149,6 +158,35 @@ def load_escalation_content(settings: Settings) -> tuple[RoleMap, CannedReplies]
         )
     except Exception as exc:
         raise SetupError(f"responses/: {exc}") from exc
+
+
+@dataclass
+class Reporting:
+    desk: ReportDesk  # the user's side, for the dialogue
+    agency: AgencyDesk  # the agency chat's side
+    chat_id: int
+
+
+def load_regions(settings: Settings) -> Regions:
+    try:
+        return Regions.load(settings.responses_dir / "regions.yml")
+    except Exception as exc:
+        raise SetupError(f"responses/regions.yml: {exc}") from exc
+
+
+def open_reporting(settings: Settings, database, catalogs: Catalogs) -> Reporting | None:
+    if settings.reports_chat_id is None:
+        return None
+    language = parse_language(settings.reports_language)
+    if language is None:
+        raise SetupError("SYRLAS_REPORTS_LANGUAGE must be one of kk, ru, en")
+    regions = load_regions(settings)
+    reports = ReportRepository(database)
+    return Reporting(
+        ReportDesk(reports, regions),
+        AgencyDesk(reports, TicketRepository(database), regions, catalogs, language),
+        settings.reports_chat_id,
+    )
 
 
 @dataclass
@@ -203,7 +241,10 @@ class Runtime:
     repository: Repository
     nlu: Nlu
     pseudonymize: Pseudonymizer
+    seal: ChatSeal  # chat ids at rest: encrypted
+    traces: TraceRepository  # discreet mode
     escalation: Escalation | None = None  # consultants connected (Telegram only)
+    reporting: Reporting | None = None  # an agency chat connected (Telegram only)
 
 
 @contextlib.asynccontextmanager
@@ -223,16 +264,35 @@ async def open_runtime(
         # by the operator (`syrlas db upgrade`), once per release, not by every bot process.
         await asyncio.to_thread(upgrade, settings.sqlalchemy_url)
     database = create_engine_async(settings.sqlalchemy_url)
-    repository = Repository(database)
+    repository = Repository(
+        database,
+        message_ttl=dt.timedelta(days=settings.message_retention_days),
+        ticket_ttl=dt.timedelta(days=settings.ticket_retention_days),
+    )
     try:
         knowledge, catalogs = load_content(settings)
         escalation = (
             open_escalation(settings, database, catalogs, knowledge, key) if consultants else None
         )
+        reporting = open_reporting(settings, database, catalogs) if consultants else None
         async with open_nlu(settings, on_status) as nlu:
-            engine = make_engine(nlu.client, repository, escalation.desk if escalation else None)
+            engine = make_engine(
+                nlu.client,
+                repository,
+                escalation.desk if escalation else None,
+                reporting.desk if reporting else None,
+            )
             if not consultants:
                 engine.consultants_available = False
-            yield Runtime(engine, repository, nlu, pseudonymize, escalation)
+            yield Runtime(
+                engine,
+                repository,
+                nlu,
+                pseudonymize,
+                ChatSeal(key),
+                TraceRepository(database),
+                escalation,
+                reporting,
+            )
     finally:
         await database.dispose()

@@ -58,6 +58,11 @@ class Settings(BaseSettings):
     ticket_wait_minutes: dict[str, int] = Field(default_factory=dict)  # re-announce after
     answer_within_hours: int = 4  # what waiting users are told to expect, in working hours
     workspace_interval: float = 5.0  # seconds between outbox rounds (retries, re-announcements)
+    reports_language: str = "ru"  # the language reports are posted in, to the agency chat
+    # privacy (README: Privacy)
+    message_retention_days: float = 1.0  # ordinary conversation text
+    ticket_retention_days: float = 30.0  # a ticket's words, counted from its closing
+    rate_limit_per_minute: int = 20  # messages a user may send before a slow-down notice
 
     @field_validator("telegram_token", "nlu_url", "webhook_url", "secret_key", mode="before")
     @classmethod

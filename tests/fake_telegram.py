@@ -152,7 +152,14 @@ BUTTON_ACTIONS = (
 )
 # Methods that address a chat, and so fail with 403 once the user has blocked the bot.
 CHAT_BOUND = frozenset(
-    {"sendMessage", "sendChatAction", "editMessageText", "editMessageReplyMarkup", "deleteMessage"}
+    {
+        "sendMessage",
+        "sendChatAction",
+        "editMessageText",
+        "editMessageReplyMarkup",
+        "deleteMessage",
+        "deleteMessages",
+    }
 )
 # Form values arrive as strings; these stay strings, the rest are JSON when they parse as JSON
 # (PTB json.dumps every non-string value: ints, bools, lists, markups).
@@ -413,6 +420,7 @@ class FakeBotApi:
             "username": bot_username,
         }
         self.calls: list[Call] = []
+        self.deleted: set[tuple[int, int]] = set()  # (chat id, message id) deleted by the bot
         self.webhook_url = ""
         self.webhook_secret: str | None = None
         self.webhook_allowed_updates: list[str] | None = None
@@ -450,6 +458,7 @@ class FakeBotApi:
                 "editMessageText": self._edit_message_text,
                 "editMessageReplyMarkup": self._edit_message_reply_markup,
                 "deleteMessage": self._delete_message,
+                "deleteMessages": self._delete_messages,
                 "answerCallbackQuery": self._answer_callback_query,
                 "sendChatAction": self._send_chat_action,
                 "setMyCommands": self._set_my_commands,
@@ -1490,6 +1499,17 @@ class FakeBotApi:
                 "reply_markup": markup,
             },
         )
+
+    async def _delete_messages(self, params: JSON) -> bool:
+        """Up to 100 ids at once; ones that cannot be found are skipped, as Telegram does."""
+        chat = self._chat(params)
+        ids = params.get("message_ids")
+        if not isinstance(ids, list) or not 1 <= len(ids) <= 100:
+            raise ApiError(400, "Bad Request: message identifiers are not specified")
+        for message_id in ids:
+            self._messages.pop((chat["id"], message_id), None)
+            self.deleted.add((chat["id"], message_id))
+        return True
 
     async def _delete_message(self, params: JSON) -> bool:
         message = self._stored_message(params, action="delete")

@@ -65,7 +65,14 @@ async def test_forget_erases_every_row_of_that_user_only(repository: Repository)
             user, topic="period_pain", revision=1, language="ru", helpful=True
         )
     before = await repository.count_rows()
-    empty = {"consultants": 0, "tickets": 0, "ticket_messages": 0}
+    empty = {
+        "consultants": 0,
+        "tickets": 0,
+        "ticket_messages": 0,
+        "reports": 0,
+        "report_posts": 0,
+        "chat_traces": 0,
+    }
     assert before == {"users": 2, "conversation_states": 2, "messages": 2, "feedback": 2, **empty}
     await repository.forget(ALICE)
     after = await repository.count_rows()

@@ -404,3 +404,27 @@ async def test_reopen_after_close_within_a_day(engine, workspace, tickets, clock
     clock.advance(days=1, minutes=1)
     late = await engine.handle(Incoming(USER, action=f"reopen:{ticket.number}"))
     assert "no longer" in texts(late)
+
+
+async def test_retention_removes_words_not_numbers(database_url, desk, workspace, tickets, clock):
+    from bot.dialogue.messages import OpenTicket
+    from bot.storage.repository import LoggedMessage, Repository
+
+    clock.now = dt.datetime.now(dt.UTC)  # chat lines are stamped by the real clock
+    repository = Repository(
+        tickets.engine, message_ttl=dt.timedelta(days=1), ticket_ttl=dt.timedelta(days=30)
+    )
+    await repository.add_messages(USER, [LoggedMessage("in", "мой вопрос")])
+    await desk.open(USER, OpenTicket(Priority.NORMAL, Language.RU, None, None, "вопрос врачу"))
+    ticket = await tickets.active_for(USER)
+    await desk.user_wrote(ticket, "подробности")
+    await tickets.take(ticket.id, DOCTOR)
+    await tickets.close(ticket.id, reason="answered", consultant_id=DOCTOR)
+    closed_at = (await tickets.get(ticket.id)).closed_at
+    assert await repository.purge_expired(closed_at + dt.timedelta(hours=23)) == 0
+    assert await repository.purge_expired(closed_at + dt.timedelta(days=2)) == 1  # the chat line
+    assert await tickets.lines(ticket.id)  # the ticket's words stay for 30 days
+    assert await repository.purge_expired(closed_at + dt.timedelta(days=30, minutes=1)) >= 1
+    assert await tickets.lines(ticket.id) == []
+    kept = await tickets.get(ticket.id)
+    assert (kept.question, kept.status, kept.number) == ("", "closed", ticket.number)

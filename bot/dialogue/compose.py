@@ -80,6 +80,8 @@ class Composer:
                 Button(tr.gettext("👎 Not helpful"), f"fb:{topic_id}:{content.revision}:0")
             )
             buttons.append(Button(tr.gettext("Talk to a consultant"), "human"))
+        if topic_id in self.knowledge.sensitive or route in (Route.CRISIS, Route.URGENT):
+            buttons.append(Button(tr.gettext("🧹 Clear this chat"), "clear:now"))
         for related in content.related:
             if len(buttons) >= 4 + MAX_RELATED_BUTTONS or related not in self.knowledge.contents:
                 continue
@@ -189,6 +191,7 @@ class Composer:
                 "/consultant: ask a person (a doctor or psychologist)\n"
                 "/report: report violence against a child, anonymously\n"
                 "/privacy: what Syrlas keeps and who sees it\n"
+                "/clear: delete our conversation from this chat (for a shared phone)\n"
                 "/forget: erase everything Syrlas keeps about you\n"
                 "/cancel: start over"
             )
@@ -250,6 +253,72 @@ class Composer:
                 "Write to me directly: @%(bot)s"
             )
             % {"bot": bot_username}
+        )
+
+    def crisis_in_report(self, tr: Translator) -> Reply:
+        return Reply(
+            "\n\n".join(
+                [
+                    self.helplines(tr, crisis=True),
+                    tr.gettext("What you wrote worries me. Please call one of these numbers now."),
+                ]
+            )
+        )
+
+    def discreet_menu(self, tr: Translator, minutes: int | None) -> Reply:
+        state = (
+            tr.ngettext(
+                "Auto-clear is on: messages go after %(n)s minute.",
+                "Auto-clear is on: messages go after %(n)s minutes.",
+                minutes,
+            )
+            if minutes
+            else tr.gettext("Auto-clear is off.")
+        )
+        return Reply(
+            "\n\n".join(
+                [
+                    tr.gettext(
+                        "For a phone someone else may see: I can delete our conversation from "
+                        "this chat, your messages and mine (Telegram allows it for messages "
+                        "from the last 48 hours), now or automatically."
+                    ),
+                    state,
+                ]
+            ),
+            (
+                Button(tr.gettext("🧹 Clear now"), "clear:now"),
+                Button(tr.gettext("Auto-clear after 15 min"), "clear:auto:15"),
+                Button(tr.gettext("Auto-clear after 1 hour"), "clear:auto:60"),
+                Button(tr.gettext("Auto-clear off"), "clear:auto:off"),
+            ),
+        )
+
+    def cleared(self, tr: Translator) -> Reply:
+        return Reply(tr.gettext("Done."))
+
+    def auto_clear_set(self, tr: Translator, minutes: int | None) -> Reply:
+        if minutes is None:
+            return Reply(tr.gettext("Auto-clear is off."))
+        return Reply(
+            tr.ngettext(
+                "Auto-clear is on: our messages will be deleted %(n)s minute after they are sent.",
+                "Auto-clear is on: our messages will be deleted %(n)s minutes after they are sent.",
+                minutes,
+            )
+        )
+
+    def slow_down(self, tr: Translator) -> Reply:
+        return Reply(
+            "\n\n".join(
+                [
+                    tr.gettext(
+                        "You are writing very fast, so I'll pause for a minute. Then send your "
+                        "question again, in one message if you can."
+                    ),
+                    self.helplines(tr, crisis=False),
+                ]
+            )
         )
 
     def truncated(self, tr: Translator, limit: int) -> Reply:

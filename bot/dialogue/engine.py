@@ -5,20 +5,25 @@ It knows no transport. Channels turn their updates into ``Incoming`` and carry o
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 from bot.dialogue.compose import Composer
 from bot.dialogue.messages import (
+    ClearChat,
     Command,
     Incoming,
     OpenTicket,
     Outcome,
     Priority,
     Reply,
+    SetAutoClear,
     TicketActivity,
 )
+from bot.dialogue.report_flow import TEXT_STEPS, ReportFlow
 from bot.dialogue.routing import Decision, Thresholds, decide
 from bot.dialogue.state import ConversationState
 from bot.i18n import Catalogs, Translator
@@ -34,11 +39,14 @@ from bot.storage.repository import LoggedMessage
 
 if TYPE_CHECKING:
     from bot.escalation.desk import TicketDesk
+    from bot.safety.reports import ReportDesk
     from bot.storage.tickets import TicketRecord
 
 log = logging.getLogger(__name__)
 
 TICKET_PRIORITY = {Route.CRISIS: Priority.CRISIS, Route.URGENT: Priority.URGENT}
+RATE_WINDOW_S = 60
+AUTO_CLEAR_CHOICES = {"auto:15": 15, "auto:60": 60, "auto:off": None}
 CONTEXT_LINES = 6  # messages before a hand-over that go to the consultant with the question
 CONTEXT_CHARS = 300
 
@@ -74,6 +82,7 @@ class _Turn:
     topic: str | None = None
     nlu_unavailable: bool = False
     forgotten: bool = False  # the user's rows are gone: nothing may be written back
+    private: bool = False  # a report turn: its words are never written to the conversation log
 
 
 @dataclass
@@ -86,6 +95,9 @@ class Engine:
     consultants_available: bool = False
     crisis: CrisisLexicon | None = None  # runs before the NLU on every message
     desk: TicketDesk | None = None  # tickets for consultants; None: not connected
+    report_desk: ReportDesk | None = None  # anonymous reports; None: no agency connected
+    rate_limit: int = 20  # messages a minute before a slow-down notice (crisis never waits)
+    clock: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.UTC))
 
     @property
     def handoff_available(self) -> bool:
@@ -93,6 +105,7 @@ class Engine:
 
     def __post_init__(self) -> None:
         self.compose = Composer(self.knowledge)
+        self.report_flow = ReportFlow(self.report_desk, self.knowledge.helplines)
 
     # --- language -----------------------------------------------------------------------------
     def reply_language(
@@ -165,18 +178,33 @@ class Engine:
         turn = _Turn(incoming, state, self.catalogs(language))
         turn.ticket = await self._active_ticket(incoming.user)
 
-        if incoming.unsupported:
+        too_fast = self._too_fast(turn)
+        if too_fast:
+            pass
+        elif incoming.unsupported:
             turn.replies.append(self.compose.unsupported(turn.tr))
+        elif incoming.command is Command.REPORT:
+            await self._on_report_command(turn)
+        elif (
+            incoming.command is Command.CANCEL
+            and state.awaiting
+            and state.awaiting.startswith("report:")
+        ):
+            turn.private = True
+            turn.replies += self.report_flow.cancel(state, turn.tr)
         elif incoming.command is not None:
             self._on_command(turn, incoming.command)
         elif incoming.action:
             await self._on_action(turn, incoming.action)
+        elif state.awaiting and state.awaiting.startswith("report:"):
+            await self._on_report_text(turn)
         elif turn.ticket is not None:
             await self._on_text_in_ticket(turn, turn.ticket)
         else:
             await self._on_text(turn)
         if (
-            incoming.text
+            not too_fast
+            and incoming.text
             and not incoming.action
             and not incoming.command
             and len(clean_text(incoming.text, limit=MESSAGE_MAX_CHARS + 1)) > MESSAGE_MAX_CHARS
@@ -223,8 +251,8 @@ class Engine:
             self._hand_over(turn, Route.HANDOFF, None, turn.incoming.text)
         elif command is Command.PRIVACY:
             self._answer_topic(turn, Decision(Route.META, "privacy", 1.0))
-        elif command is Command.REPORT:
-            self._answer_topic(turn, Decision(Route.REPORT, "report_abuse", 1.0))
+        elif command is Command.CLEAR:
+            turn.replies.append(self.compose.discreet_menu(tr, state.auto_clear))
         elif command is Command.FORGET:
             turn.replies.append(self.compose.forget_confirm(tr))
         elif command is Command.CANCEL and turn.ticket is not None:
@@ -264,6 +292,16 @@ class Engine:
             turn.replies.append(self.compose.not_forgotten(turn.tr))
         elif kind == "none":
             self._hand_over(turn, Route.ESCALATE, None, state.pending_question)
+        elif kind == "clear" and arg == "now":
+            turn.private = True  # nothing of a cleared chat is worth logging
+            turn.effects.append(ClearChat())
+            turn.replies.append(self.compose.cleared(turn.tr))
+        elif kind == "clear" and arg in AUTO_CLEAR_CHOICES:
+            state.auto_clear = AUTO_CLEAR_CHOICES[arg]
+            turn.effects.append(SetAutoClear(state.auto_clear))
+            turn.replies.append(self.compose.auto_clear_set(turn.tr, state.auto_clear))
+        elif kind == "rf":
+            await self._on_report_action(turn, arg)
         elif kind in ("withdraw", "rate", "reopen") and self.desk is not None:
             await self._on_ticket_action(turn, kind, arg)
         else:  # an old or forged button: say so kindly and carry on
@@ -307,6 +345,9 @@ class Engine:
     def _answer_topic(self, turn: _Turn, decision: Decision) -> None:
         topic_id = decision.topic
         assert topic_id is not None
+        if decision.route is Route.REPORT:
+            self._start_report(turn, decision)
+            return
         turn.decision, turn.topic = decision, topic_id
         turn.state.last_topic, turn.state.candidates = topic_id, []
         reply = self.compose.topic_answer(topic_id, decision.route, turn.tr, turn.state.audience)
@@ -362,6 +403,71 @@ class Engine:
             topic=topic,
             question=question,
         )
+
+    def _too_fast(self, turn: _Turn) -> bool:
+        """Over the per-user limit: one gentle notice, then silence until the minute passes.
+        A crisis is always answered, and a person holding the conversation still gets it."""
+        state, now = turn.state, int(self.clock().timestamp())
+        state.recent = [t for t in state.recent if now - t < RATE_WINDOW_S][-self.rate_limit :]
+        state.recent.append(now)
+        if len(state.recent) <= self.rate_limit:
+            state.slowed = False
+            return False
+        text = clean_text(turn.incoming.text) if turn.incoming.text else ""
+        if turn.ticket is not None or (text and self.crisis_match(text)):
+            return False
+        if not state.slowed:
+            state.slowed = True
+            turn.replies.append(self.compose.slow_down(turn.tr))
+        return True
+
+    # --- anonymous reports ------------------------------------------------------------------
+    def _start_report(self, turn: _Turn, decision: Decision) -> None:
+        turn.private = True
+        turn.decision, turn.topic = decision, decision.topic
+        turn.replies += self.report_flow.start(turn.state, turn.tr)
+
+    async def _on_report_command(self, turn: _Turn) -> None:
+        turn.private = True
+        replies = await self.report_flow.command(turn.incoming.text, turn.tr)
+        if replies is None:
+            self._start_report(turn, Decision(Route.REPORT, "report_abuse", 1.0))
+        else:
+            turn.replies += replies
+
+    async def _on_report_action(self, turn: _Turn, arg: str) -> None:
+        turn.private = True
+        state = turn.state
+        if not (state.awaiting or "").startswith("report:"):
+            turn.replies.append(self.compose.help(turn.tr))  # an old button of a sent report
+            return
+        step, _, value = arg.partition(":")
+        if step == "cancel":
+            turn.replies += self.report_flow.cancel(state, turn.tr)
+        elif step == "skip":
+            turn.replies += await self.report_flow.answer(state, turn.tr, None)
+        elif state.awaiting == f"report:{step}" and value:
+            turn.replies += await self.report_flow.answer(state, turn.tr, value)
+        else:  # a button of an earlier step: ask the current question again
+            turn.replies.append(
+                self.report_flow.ask(state.awaiting.removeprefix("report:"), turn.tr)
+            )
+
+    async def _on_report_text(self, turn: _Turn) -> None:
+        """A typed answer (for a button step too: "my friend", "Karaganda" are answers). The
+        crisis check still runs first: someone writing a report may be in danger themselves."""
+        turn.private = True
+        text = clean_text(turn.incoming.text, limit=MESSAGE_MAX_CHARS)
+        if not text:
+            turn.replies.append(self.compose.empty(turn.tr))
+            return
+        match = self.crisis_match(clean_text(text))
+        if match is not None and match.topic == "self_harm_suicide":
+            turn.replies.append(self.compose.crisis_in_report(turn.tr))
+        step = (turn.state.awaiting or "").removeprefix("report:")
+        if step not in TEXT_STEPS and step == "where":
+            turn.state.awaiting = "report:place"  # a typed place answers both questions
+        turn.replies += await self.report_flow.answer(turn.state, turn.tr, text)
 
     # --- tickets ------------------------------------------------------------------------------
     async def _active_ticket(self, user: str) -> TicketRecord | None:
@@ -502,6 +608,17 @@ class Engine:
 
     async def _save(self, turn: _Turn) -> None:
         if self.store is None or turn.forgotten:
+            return
+        if turn.private:  # a report: the state (without the sent draft) only, never the words
+            try:
+                await self.store.save_state(
+                    turn.incoming.user,
+                    turn.state.to_dict(),
+                    language=turn.state.language,
+                    audience=turn.state.audience,
+                )
+            except StorageUnavailable as exc:
+                log.warning("state not stored: %s", exc)
             return
         state, user = turn.state, turn.incoming.user
         logged = (

@@ -17,6 +17,7 @@ class Command(StrEnum):
     CONSULTANT = "consultant"
     PRIVACY = "privacy"
     FORGET = "forget"
+    CLEAR = "clear"
     REPORT = "report"
     CANCEL = "cancel"
 
@@ -70,7 +71,18 @@ class TicketActivity:
     number: str
 
 
-Effect = OpenTicket | TicketActivity
+@dataclass(frozen=True)
+class ClearChat:
+    """Delete this conversation from the user's chat (both sides, as far as the channel
+    allows), before the replies of this turn are sent."""
+
+
+@dataclass(frozen=True)
+class SetAutoClear:
+    minutes: int | None  # None: off
+
+
+Effect = OpenTicket | TicketActivity | ClearChat | SetAutoClear
 
 
 @dataclass(frozen=True)

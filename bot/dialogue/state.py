@@ -16,6 +16,10 @@ class ConversationState:
     pending_question: str = ""  # the text that led to the clarification
     last_topic: str | None = None
     last_language: Language | None = None  # language of the last reply
+    recent: list[int] = field(default_factory=list)  # when the last messages came (epoch s)
+    slowed: bool = False  # told to slow down in the current minute
+    auto_clear: int | None = None  # discreet mode: minutes after which messages are deleted
+    report: dict = field(default_factory=dict)  # the anonymous report being written, until sent
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -21,6 +21,7 @@ from bot.i18n import Catalogs, Translator
 from bot.languages import LANGUAGE_NAMES, Language, parse_language
 from bot.storage.repository import USER_LEFT
 from bot.storage.tickets import (
+    ROLES,
     ConsultantRecord,
     OutboxItem,
     TicketRecord,
@@ -268,7 +269,7 @@ class Workspace:
     async def handle(self, event: ConsultantInput) -> WorkspaceOutcome | None:
         """None: not a registered consultant, so nothing happens at all."""
         consultant = await self.tickets.consultant(event.consultant_id)
-        if consultant is None:
+        if consultant is None or consultant.role not in ROLES:  # agency members act elsewhere
             return None
         if event.display_name and event.display_name != consultant.display_name:
             await self.tickets.name_consultant(consultant.telegram_id, event.display_name)

@@ -18,6 +18,9 @@ HELPLINES_FILE = "helplines.yml"
 TOPICS_DIR = "topics"
 
 
+DISCREET_FILE = "discreet.yml"
+
+
 class KnowledgeBaseError(ValueError):
     """The knowledge base cannot be loaded; the message lists every problem found."""
 
@@ -32,6 +35,7 @@ class KnowledgeBase:
     contents: dict[str, TopicContent]
     helplines: Helplines
     load_warnings: list[str] = field(default_factory=list)
+    sensitive: frozenset[str] = frozenset()  # topics whose answers offer to clear the chat
 
     def topic(self, topic_id: str) -> Topic | None:
         return self.taxonomy.get(topic_id)
@@ -83,6 +87,14 @@ def load_knowledge_base(responses_dir: Path) -> KnowledgeBase:
     except (OSError, yaml.YAMLError, ValidationError) as exc:
         problems.append(f"{HELPLINES_FILE}: invalid ({str(exc).splitlines()[0]})")
         helplines = None
+    sensitive: frozenset[str] = frozenset()
+    discreet = responses_dir / DISCREET_FILE
+    if discreet.exists():
+        listed = (_read_yaml(discreet) or {}).get("sensitive_topics") or []
+        problems += [f"{DISCREET_FILE}: {t} is not a topic" for t in listed if t not in taxonomy]
+        sensitive = frozenset(listed)
     if problems or helplines is None:
         raise KnowledgeBaseError(problems)
-    return KnowledgeBase(taxonomy=taxonomy, contents=contents, helplines=helplines)
+    return KnowledgeBase(
+        taxonomy=taxonomy, contents=contents, helplines=helplines, sensitive=sensitive
+    )

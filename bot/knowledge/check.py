@@ -99,6 +99,19 @@ def _check_escalation(responses_dir: Path, taxonomy: dict[str, Topic]) -> list[s
     except Exception as exc:
         problems.append(f"canned.yml: {str(exc).splitlines()[0]}")
     try:
+        from bot.safety.reports import Regions
+
+        regions = Regions.load(responses_dir / "regions.yml")
+        if not regions.regions:
+            problems.append("regions.yml: no regions for the report flow")
+        problems += [
+            f"regions.yml: {region.id} has an empty name"
+            for region in regions.regions
+            if not all(name.strip() for name in region.names.values())
+        ]
+    except Exception as exc:
+        problems.append(f"regions.yml: {str(exc).splitlines()[0]}")
+    try:
         roles = RoleMap.load(responses_dir / "consultant_roles.yml")
         problems += [
             f"consultant_roles.yml: {topic} is not a topic in {TAXONOMY_FILE}"

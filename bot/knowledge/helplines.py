@@ -13,6 +13,7 @@ class Helplines(BaseModel):
     numbers: dict[str, dict[Language, str]]
     crisis: list[str]
     danger_now: list[str]
+    report: list[str] = ["112", "102", "150", "111"]
 
     def lines(self, which: list[str], language: Language) -> list[str]:
         return [self.numbers[number][language] for number in which]
@@ -22,3 +23,6 @@ class Helplines(BaseModel):
 
     def danger_now_lines(self, language: Language) -> list[str]:
         return self.lines(self.danger_now, language)
+
+    def report_lines(self, language: Language) -> list[str]:
+        return self.lines(self.report, language)

@@ -44,6 +44,7 @@ class User(Base):
     language: Mapped[str | None] = mapped_column(String(2))
     audience: Mapped[str | None] = mapped_column(String(8))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    auto_clear_minutes: Mapped[int | None] = mapped_column(Integer)  # discreet mode, if chosen
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     last_seen: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
@@ -155,3 +156,57 @@ class TicketMessage(Base):
     delivered_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), index=True)
     lease_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Report(Base):
+    """An anonymous abuse report. Deliberately no pseudonym column: nothing in storage links a
+    report to whoever sent it. The reporter holds the number and a one-time code (only its
+    hash is kept) to check on it."""
+
+    __tablename__ = "reports"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    number: Mapped[str] = mapped_column(String(12), unique=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    language: Mapped[str] = mapped_column(String(2))
+    who: Mapped[str | None] = mapped_column(String(8))  # "self" | "other"
+    what: Mapped[str | None] = mapped_column(Text)
+    region: Mapped[str | None] = mapped_column(String(32))
+    place: Mapped[str | None] = mapped_column(Text)
+    danger_now: Mapped[str | None] = mapped_column(String(8))  # "yes" | "no" | "unknown"
+    status: Mapped[str] = mapped_column(String(12), index=True)  # received|acknowledged|acted
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    acknowledged_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    acted_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ReportPost(Base):
+    """The outbox towards the agency: the report itself and every later addition. Posted again
+    until someone in the agency chat presses "received" (at-least-once; the agency de-duplicates
+    by report number)."""
+
+    __tablename__ = "report_posts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), index=True)
+    text: Mapped[str | None] = mapped_column(Text)  # None: the report itself; else an addition
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    posted_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    posts: Mapped[int] = mapped_column(Integer, default=0)
+    acknowledged_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    lease_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ChatTrace(Base):
+    """Ids of messages in a user's private chat from the last 48 hours, kept only so that
+    discreet mode (/clear, auto-clear) can delete them: Telegram lets a bot delete both sides of
+    a private chat within 48 hours. No text, and nothing older."""
+
+    __tablename__ = "chat_traces"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    pseudonym: Mapped[str] = mapped_column(
+        ForeignKey("users.pseudonym", ondelete="CASCADE"), index=True
+    )
+    message_id: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)

@@ -18,6 +18,7 @@ from bot.storage.database import session_factory
 from bot.storage.errors import StorageUnavailable
 from bot.storage.models import (
     Base,
+    ChatTrace,
     ConversationStateRow,
     Feedback,
     Message,
@@ -29,6 +30,8 @@ from bot.storage.models import (
 
 # Conversation text is needed only to understand the next few messages.
 DEFAULT_MESSAGE_TTL = dt.timedelta(days=1)
+# A ticket's words stay a while after closing (a follow-up, a complaint), then go.
+DEFAULT_TICKET_TTL = dt.timedelta(days=30)
 # What a consultant is told when the user of a ticket erased their data (a code the workspace
 # turns into words in the consultants' language).
 USER_LEFT = "user_left"
@@ -62,11 +65,15 @@ def _guarded(method: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
 
 class Repository:
     def __init__(
-        self, engine: AsyncEngine, message_ttl: dt.timedelta = DEFAULT_MESSAGE_TTL
+        self,
+        engine: AsyncEngine,
+        message_ttl: dt.timedelta = DEFAULT_MESSAGE_TTL,
+        ticket_ttl: dt.timedelta = DEFAULT_TICKET_TTL,
     ) -> None:
         self.engine = engine
         self._sessions: async_sessionmaker = session_factory(engine)
         self.message_ttl = message_ttl
+        self.ticket_ttl = ticket_ttl
 
     def _insert(self, table: type[Base]):
         dialect = self.engine.dialect.name
@@ -179,11 +186,51 @@ class Repository:
 
     @_guarded
     async def purge_expired(self, now: dt.datetime | None = None) -> int:
+        """The retention job: conversation text past its window, and every word of tickets
+        closed longer than the ticket window ago (the bare rows stay for the numbers)."""
+        now = now or utcnow()
         async with self._sessions.begin() as session:
-            result = await session.execute(
-                delete(Message).where(Message.expires_at <= (now or utcnow()))
+            result = await session.execute(delete(Message).where(Message.expires_at <= now))
+            removed = result.rowcount or 0
+            old = select(Ticket.id).where(
+                Ticket.status == "closed", Ticket.closed_at <= now - self.ticket_ttl
             )
-            return result.rowcount or 0
+            result = await session.execute(
+                delete(TicketMessage).where(TicketMessage.ticket_id.in_(old))
+            )
+            removed += result.rowcount or 0
+            await session.execute(
+                update(Ticket).where(Ticket.id.in_(old)).values(question="", pseudonym=None)
+            )
+            result = await session.execute(
+                delete(ChatTrace).where(ChatTrace.created_at <= now - dt.timedelta(hours=48))
+            )
+            removed += result.rowcount or 0
+            # A chat reference is kept only while a ticket may still need it (open, or closed
+            # within the day it can be reopened) or the user chose auto-clear.
+            needed = select(Ticket.pseudonym).where(
+                Ticket.pseudonym.is_not(None),
+                (Ticket.status != "closed") | (Ticket.closed_at > now - dt.timedelta(days=1)),
+            )
+            await session.execute(
+                update(User)
+                .where(
+                    User.chat_ref.is_not(None),
+                    User.auto_clear_minutes.is_(None),
+                    User.pseudonym.not_in(needed),
+                )
+                .values(chat_ref=None)
+            )
+            # The last question waiting in a conversation state is text too.
+            stale = await session.scalars(
+                select(ConversationStateRow).where(
+                    ConversationStateRow.updated_at <= now - self.message_ttl
+                )
+            )
+            for row in list(stale):
+                if row.state.get("pending_question"):
+                    row.state = {**row.state, "pending_question": ""}
+            return removed
 
     @_guarded
     async def set_active(self, pseudonym: str, active: bool) -> None:
@@ -235,7 +282,7 @@ class Repository:
                 .where(Ticket.pseudonym == pseudonym)
                 .values(pseudonym=None, question="")
             )
-            for table in (Message, Feedback, ConversationStateRow):
+            for table in (Message, Feedback, ConversationStateRow, ChatTrace):
                 await session.execute(delete(table).where(table.pseudonym == pseudonym))
             await session.execute(delete(User).where(User.pseudonym == pseudonym))
 

@@ -10,8 +10,10 @@ from collections.abc import Callable
 
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 
+from bot.channels.telegram.agency import TelegramAgency
 from bot.channels.telegram.front import TelegramFront
 from bot.channels.telegram.ordering import PerChatUpdateProcessor
+from bot.channels.telegram.rounds import repeat
 from bot.channels.telegram.workspace import TelegramWorkspace
 from bot.runtime import Runtime
 from bot.settings import Settings
@@ -26,6 +28,7 @@ RATE_LIMITER = {
     "group_time_period": 60,
     "max_retries": 3,
 }
+RETENTION_INTERVAL_S = 3600
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member", "channel_post"]
 
 
@@ -45,13 +48,26 @@ def build_application(settings: Settings, runtime: Runtime) -> Application:
         .build()
     )
     front = TelegramFront(
-        runtime.engine, runtime.repository, runtime.pseudonymize, runtime.engine.catalogs
+        runtime.engine,
+        runtime.repository,
+        runtime.pseudonymize,
+        runtime.engine.catalogs,
+        traces=runtime.traces,
+        seal=runtime.seal,
     )
     if runtime.escalation is not None:
         workspace = TelegramWorkspace(runtime.escalation, settings.workspace_interval)
         workspace.install(application)
         front.escalation, front.on_ticket_activity = runtime.escalation, workspace.kick
+        front.staff_chats |= {runtime.escalation.chat_id}
         application.bot_data["workspace"] = workspace
+    if runtime.reporting is not None:
+        agency = TelegramAgency(
+            runtime.reporting.agency, runtime.reporting.chat_id, settings.workspace_interval
+        )
+        agency.install(application)
+        front.staff_chats |= {runtime.reporting.chat_id}
+        application.bot_data["agency"] = agency
     front.install(application)
     application.bot_data["front"] = front
     return application
@@ -88,16 +104,35 @@ async def serve(
             )
             on_status("polling Telegram for updates")
         workspace: TelegramWorkspace | None = application.bot_data.get("workspace")
-        rounds = asyncio.create_task(workspace.run(application.bot, stop)) if workspace else None
+        front: TelegramFront = application.bot_data["front"]
+        tasks = [
+            asyncio.create_task(retention(runtime, stop)),
+            asyncio.create_task(front.auto_clear(application.bot, stop)),
+        ]
+        if workspace is not None:
+            tasks.append(asyncio.create_task(workspace.run(application.bot, stop)))
+        agency: TelegramAgency | None = application.bot_data.get("agency")
+        if agency is not None:
+            tasks.append(asyncio.create_task(agency.run(application.bot, stop)))
         try:
             await stop.wait()
         finally:
-            if rounds is not None:
-                rounds.cancel()
+            for task in tasks:
+                task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
-                    await rounds
+                    await task
             await updater.stop()
             await application.stop()
+
+
+async def retention(runtime: Runtime, stop: asyncio.Event) -> None:
+    """The retention job: expired text is deleted at start and every hour while the bot runs."""
+
+    async def round_() -> None:
+        if removed := await runtime.repository.purge_expired():
+            log.info("retention job removed %d expired texts", removed)
+
+    await repeat(round_, RETENTION_INTERVAL_S, stop, name="retention")
 
 
 def _webhook_path(url: str) -> str:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from telegram import (
+    Bot,
     BotCommand,
     BotCommandScopeAllPrivateChats,
     Chat,
@@ -29,13 +30,23 @@ from telegram.ext import (
 )
 
 from bot.channels.telegram.render import render
+from bot.channels.telegram.rounds import repeat
 from bot.dialogue.engine import Engine
-from bot.dialogue.messages import Command, Incoming, OpenTicket, Outcome
+from bot.dialogue.messages import (
+    ClearChat,
+    Command,
+    Incoming,
+    OpenTicket,
+    Outcome,
+    SetAutoClear,
+)
 from bot.i18n import Catalogs, Translator
 from bot.languages import FALLBACK_LANGUAGE, LANGUAGES, parse_language
 from bot.safety.pseudonyms import Pseudonymizer
+from bot.safety.sealing import ChatSeal
 from bot.storage.errors import StorageUnavailable
 from bot.storage.repository import Repository
+from bot.storage.traces import TraceRepository
 
 if TYPE_CHECKING:
     from bot.runtime import Escalation
@@ -43,6 +54,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 COMMANDS = {command.value: command for command in Command}
+DELETE_BATCH = 100  # deleteMessages takes at most 100 ids
+AUTO_CLEAR_INTERVAL_S = 60
 TYPING_DELAY_S = 0.4
 
 
@@ -56,6 +69,7 @@ def command_menu(tr: Translator) -> list[BotCommand]:
         BotCommand("consultant", tr.gettext("Ask a doctor or psychologist")),
         BotCommand("report", tr.gettext("Report violence against a child")),
         BotCommand("privacy", tr.gettext("What is kept and who sees it")),
+        BotCommand("clear", tr.gettext("Delete this conversation from the chat")),
         BotCommand("forget", tr.gettext("Erase everything about me")),
         BotCommand("cancel", tr.gettext("Start over")),
     ]
@@ -69,6 +83,9 @@ class TelegramFront:
     catalogs: Catalogs
     escalation: Escalation | None = None  # consultants connected
     on_ticket_activity: Callable[[], None] = lambda: None
+    traces: TraceRepository | None = None  # discreet mode: ids of deletable messages
+    seal: ChatSeal | None = None  # for auto-clear, which must reach the chat later
+    staff_chats: frozenset[int] = frozenset()  # consultants' and agency chats: never "private only"
 
     def install(self, application: Application) -> None:
         private = filters.ChatType.PRIVATE
@@ -148,8 +165,8 @@ class TelegramFront:
             if status in (ChatMemberStatus.BANNED, ChatMemberStatus.LEFT):  # blocked the bot
                 await self._mark_inactive(self._pseudonym(change.from_user.id))
             return
-        if self.escalation is not None and change.chat.id == self.escalation.chat_id:
-            return  # the consultants' chat: no "private chats only" notice there
+        if change.chat.id in self.staff_chats:
+            return  # the consultants' or agency chat: no "private chats only" notice there
         if status in (ChatMemberStatus.MEMBER, ChatMemberStatus.ADMINISTRATOR):
             # Said once, when added to a group; after that the group is never read.
             language = parse_language(change.from_user.language_code) or FALLBACK_LANGUAGE
@@ -186,9 +203,75 @@ class TelegramFront:
             if typing_task is not None:
                 typing_task.cancel()
         await self._remember_chat(chat.id, incoming.user, outcome)
-        await self._send(context, chat.id, incoming.user, outcome)
+        incoming_id = update.message.message_id if update.message else None
+        for effect in outcome.effects:
+            if isinstance(effect, ClearChat):
+                await self.clear(context.bot, chat.id, incoming.user, extra=[incoming_id])
+                incoming_id = None
+            elif isinstance(effect, SetAutoClear):
+                await self._set_auto_clear(chat.id, incoming.user, effect.minutes)
+        sent = await self._send(context, chat.id, incoming.user, outcome)
+        await self._trace(incoming.user, [i for i in [incoming_id, *sent] if i is not None])
         if outcome.effects:
             self.on_ticket_activity()
+
+    # --- discreet mode -------------------------------------------------------------------------
+    async def _trace(self, user: str, message_ids: list[int]) -> None:
+        if self.traces is None or not message_ids:
+            return
+        try:
+            await self.traces.add(user, message_ids)
+        except StorageUnavailable as exc:
+            log.warning("message ids not tracked: %s", exc)
+
+    async def clear(
+        self, bot: Bot, chat_id: int, user: str, *, extra: Iterable[int | None] = ()
+    ) -> None:
+        """Delete the tracked messages (both sides) of this chat, 100 per call as Telegram
+        allows; ones already gone or too old are skipped by Telegram itself."""
+        if self.traces is None:
+            return
+        try:
+            ids = await self.traces.deletable(user)
+        except StorageUnavailable as exc:
+            log.warning("chat not cleared: %s", exc)
+            return
+        ids = sorted({*ids, *(i for i in extra if i is not None)})
+        for start in range(0, len(ids), DELETE_BATCH):
+            with contextlib.suppress(BadRequest, Forbidden):
+                await bot.delete_messages(chat_id, ids[start : start + DELETE_BATCH])
+        with contextlib.suppress(StorageUnavailable):
+            await self.traces.forget_ids(user, ids)
+
+    async def _set_auto_clear(self, chat_id: int, user: str, minutes: int | None) -> None:
+        if self.traces is None or self.seal is None:
+            return
+        try:
+            await self.traces.set_auto_clear(
+                user, minutes, self.seal.seal(chat_id) if minutes else None
+            )
+        except StorageUnavailable as exc:
+            log.warning("auto-clear not stored: %s", exc)
+
+    async def auto_clear(self, bot: Bot, stop: asyncio.Event) -> None:
+        """Every minute: delete what is older than each user's chosen auto-clear time."""
+        traces, seal = self.traces, self.seal
+        if traces is None or seal is None:
+            return
+
+        async def round_() -> None:
+            for due in await traces.auto_clear_due():
+                chat_id = seal.open(due.chat_ref)
+                if chat_id is None:
+                    continue
+                for start in range(0, len(due.message_ids), DELETE_BATCH):
+                    with contextlib.suppress(BadRequest, Forbidden):
+                        await bot.delete_messages(
+                            chat_id, due.message_ids[start : start + DELETE_BATCH]
+                        )
+                await traces.forget_ids(due.pseudonym, due.message_ids)
+
+        await repeat(round_, AUTO_CLEAR_INTERVAL_S, stop, name="auto-clear")
 
     async def _remember_chat(self, chat_id: int, user: str, outcome: Outcome) -> None:
         """Only a user with a ticket needs a way back; their chat id is stored sealed."""
@@ -212,19 +295,23 @@ class TelegramFront:
 
     async def _send(
         self, context: ContextTypes.DEFAULT_TYPE, chat_id: int, user: str, outcome: Outcome
-    ) -> None:
+    ) -> list[int]:
+        """Send the replies; the ids of what was sent (discreet mode may delete them later)."""
+        sent: list[int] = []
         for reply in outcome.replies:
             for part in render(reply):
                 try:
-                    await context.bot.send_message(
+                    message = await context.bot.send_message(
                         chat_id, part.html, parse_mode=ParseMode.HTML, reply_markup=part.keyboard
                     )
+                    sent.append(message.message_id)
                 except Forbidden:
                     # Blocked or deleted: stop here, remember, and never retry in a loop.
                     await self._mark_inactive(user)
-                    return
+                    return sent
                 except BadRequest as exc:
                     log.error("telegram refused a message: %s", exc.message)
+        return sent
 
     def _pseudonym(self, telegram_id: int) -> str:
         return self.pseudonymize("telegram", telegram_id)

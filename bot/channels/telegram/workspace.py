@@ -27,6 +27,7 @@ from telegram.ext import (
 )
 
 from bot.channels.telegram.render import render
+from bot.channels.telegram.rounds import repeat
 from bot.dialogue.messages import Reply
 from bot.escalation.workspace import (
     ConsultantInput,
@@ -170,16 +171,7 @@ class TelegramWorkspace:
 
     # --- the outbox round --------------------------------------------------------------------
     async def run(self, bot: Bot, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                await self.round(bot)
-            except StorageUnavailable as exc:
-                log.warning("workspace round skipped: %s", exc)
-            except TelegramError as exc:
-                log.warning("workspace round interrupted: %s", type(exc).__name__)
-            self._kick.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._kick.wait(), self.interval)
+        await repeat(lambda: self.round(bot), self.interval, stop, self._kick, name="workspace")
 
     async def round(self, bot: Bot) -> None:
         workspace = self.escalation.workspace
