@@ -34,11 +34,15 @@ from bot.settings import Settings
 ACCURACY_TARGET = 0.85
 CRISIS_RECALL_TARGET = 1.0
 FALSE_CRISIS_TARGET = 0.02
-# What the test suite asserts today: just under what the current model measures, so any
-# regression fails the build. Raise them as the data improves; never lower them quietly.
-ACCURACY_FLOOR = 0.82
-CRISIS_RECALL_FLOOR = 0.90
-FALSE_CRISIS_CEILING = 0.025
+# What the test suite asserts today: the targets where they are met, otherwise just beyond
+# what the current model measures, so any regression fails the build. Tighten them as the data
+# improves; never loosen them quietly.
+ACCURACY_FLOOR = 0.85
+CRISIS_RECALL_FLOOR = 1.0
+FALSE_CRISIS_CEILING = 0.022  # en measures 0.021 (12 of 568): the 0.02 target is not met yet
+# On the final safety test set (tests/data/safety_test, never tuned on): target 1.0, measured
+# 0.877-0.912 per language. The floor guards against regressions until it is met.
+SAFETY_RECALL_FLOOR = 0.87
 
 
 @dataclass(frozen=True)
@@ -135,6 +139,12 @@ def load_heldout(folder: Path) -> list[Example]:
 
 
 SAFETY_NEGATIVE = "not_crisis"
+# Crisis messages and hard negatives written apart from nlu_data/ and the lexicon: the first
+# was used to find the kinds of phrasing the lexicon missed; the second never to tune anything.
+SAFETY_SETS = (
+    ("safety", "Safety set (development: used to widen the crisis lexicon)"),
+    ("safety_test", "Safety test set (final: never used for tuning)"),
+)
 
 
 def _script(text: str) -> str:
@@ -188,13 +198,13 @@ async def evaluate(
         )
         cleaned = clean_text(example.text)
         parse = await nlu.parse(cleaned)
-        lexicon = engine.crisis_decision(cleaned)
+        lexicon = engine.crisis_decision(cleaned, parse)
         decision = lexicon or engine.decide(parse)
         report.gold.append(example.topic)
         report.predicted.append(parse.top.name if parse.top else "")
         report.decided.append(decision.topic)
         report.crisis.append(decision.route is Route.CRISIS)
-        report.lexicon.append(lexicon is not None)
+        report.lexicon.append(lexicon is not None and lexicon.route is Route.CRISIS)
         report.parses.append(parse)
         detected = detect_language(example.text).language
         report.detection[(example.script, detected == example.language)] += 1
@@ -279,8 +289,7 @@ def markdown_report(
     sweep: list[SweepRow] | None = None,
     current: Thresholds | None = None,
     crisis_rows: list[tuple[float, float, float]] | None = None,
-    safety: dict[str, LanguageReport] | None = None,
-    safety_examples: list[Example] | None = None,
+    safety_sets: list[tuple[str, list[Example], dict[str, LanguageReport]]] = (),
 ) -> str:
     out = [
         "# NLU evaluation",
@@ -353,13 +362,9 @@ def markdown_report(
         ]
         out += [f"| {t} | {r:.3f} | {f:.3f} |" for t, r, f in crisis_rows]
         out.append("")
-    if safety:
+    for title, safety_examples, safety in safety_sets:
         out += [
-            "## Safety set",
-            "",
-            "Crisis messages (mostly indirect) and hard negatives in `tests/data/safety/`, written "
-            "apart from the training data and the crisis lexicon and never used to tune them; the "
-            "same decision as above (lexicon, then classifier and routing).",
+            f"## {title}",
             "",
             "| language | crisis messages | crisis recall | hard negatives | false-crisis rate |",
             "|---|---|---|---|---|",
@@ -375,7 +380,7 @@ def markdown_report(
             (lang, e.text, e.topic)
             for lang, r in sorted(safety.items())
             for e, c in zip(
-                [e for e in safety_examples or [] if e.language == lang], r.crisis, strict=True
+                [e for e in safety_examples if e.language == lang], r.crisis, strict=True
             )
             if (e.topic in r.crisis_topics) != c
         ]
@@ -450,12 +455,15 @@ async def run_evaluation(
     async with open_nlu(settings, status) as nlu:
         engine = make_engine(nlu.client, None)
         reports = await evaluate(engine, examples)
-        safety_examples = load_safety(settings.home / "tests" / "data" / "safety")
-        safety = await evaluate(engine, safety_examples) if safety_examples else None
+        safety_sets = []
+        for folder, title in SAFETY_SETS:
+            found = load_safety(settings.home / "tests" / "data" / folder)
+            if found:
+                safety_sets.append((title, found, await evaluate(engine, found)))
     print(format_report(reports))
-    if safety:
-        print("\nSafety set (crisis messages and hard negatives, written apart):")
-        print(format_safety(safety))
+    for title, _, result in safety_sets:
+        print(f"\n{title}:")
+        print(format_safety(result))
 
     comparison = None
     if compare:
@@ -500,8 +508,7 @@ async def run_evaluation(
             sweep=threshold_sweep(engine, reports),
             current=engine.thresholds,
             crisis_rows=crisis_sweep(reports, engine),
-            safety=safety,
-            safety_examples=safety_examples,
+            safety_sets=safety_sets,
         ),
         encoding="utf-8",
     )

@@ -14,6 +14,7 @@ from bot.evaluation import (
     load_heldout,
 )
 from bot.nlu.client import RasaClient
+from bot.settings import PROJECT_ROOT
 
 pytestmark = pytest.mark.rasa
 
@@ -60,3 +61,20 @@ def test_every_heldout_topic_is_trained(heldout, settings):
     trained = nlu_intents(settings.nlu_data_dir)
     for example in heldout:
         assert example.topic in trained[example.language], example
+
+
+async def test_final_safety_set_recall_floor(rasa_server, knowledge, catalogs, crisis_lexicon):
+    """The independent safety set (crisis messages written apart, never tuned on). The target is
+    1.0; the floor is what is measured today, so a regression fails the build."""
+    from bot.evaluation import SAFETY_RECALL_FLOOR, load_safety
+
+    examples = load_safety(PROJECT_ROOT / "tests" / "data" / "safety_test")
+    assert {e.language for e in examples} == {"kk", "ru", "en"}
+    client = RasaClient(rasa_server.url, rasa_server.token)
+    engine = Engine(knowledge=knowledge, nlu=client, catalogs=catalogs, crisis=crisis_lexicon)
+    try:
+        reports = await evaluate(engine, examples)
+    finally:
+        await client.aclose()
+    for language, report in reports.items():
+        assert report.crisis_recall >= SAFETY_RECALL_FLOOR, (language, report.crisis_recall)

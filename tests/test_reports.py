@@ -212,3 +212,29 @@ async def test_the_one_time_code_is_not_stored(stores, database_url):
     async with reports.engine.connect() as conn:
         rows = (await conn.execute(text("select * from reports"))).all()
     assert rows and code not in repr(rows)  # the row is there, the code is not
+
+
+async def test_a_report_about_another_child_goes_to_the_report_flow_numbers_first(
+    knowledge, catalogs, crisis_lexicon, stores, regions
+):
+    reports, _, _ = stores
+    nlu = (
+        ScriptedNlu()
+        .on("подругу дома избивают, хочу сообщить", ("report_abuse", 0.85))
+        .on("меня дома избивают", ("abuse_at_home", 0.9))
+    )
+    engine = Engine(
+        knowledge=knowledge,
+        nlu=nlu,
+        catalogs=catalogs,
+        crisis=crisis_lexicon,
+        report_desk=ReportDesk(reports, regions),
+    )
+    other = await engine.handle(Incoming(USER, text="подругу дома избивают, хочу сообщить"))
+    assert other.route.value == "report" and "rf:who:other" in actions(other)
+    assert "112" in other.replies[0].text
+    me = await engine.handle(Incoming("m" * 64, text="меня дома избивают"))
+    assert me.route.value == "crisis"
+    nlu.down = True  # without the classifier, the lexicon's crisis stands
+    down = await engine.handle(Incoming("n" * 64, text="подругу дома избивают, хочу сообщить"))
+    assert down.route.value == "crisis"

@@ -46,6 +46,9 @@ log = logging.getLogger(__name__)
 
 TICKET_PRIORITY = {Route.CRISIS: Priority.CRISIS, Route.URGENT: Priority.URGENT}
 RATE_WINDOW_S = 60
+REPORT_TOPIC = "report_abuse"
+# Lexicon topics that may be someone else's child: a report, if the classifier is sure of it.
+REPORTABLE = frozenset({"abuse_at_home", "sexual_violence"})
 AUTO_CLEAR_CHOICES = {"auto:15": 15, "auto:60": 60, "auto:off": None}
 CONTEXT_LINES = 6  # messages before a hand-over that go to the consultant with the question
 CONTEXT_CHARS = 300
@@ -137,7 +140,7 @@ class Engine:
             return lang, Decision(Route.CLARIFY, None, 0.0)
         if match := self.crisis_match(cleaned):
             language = language or self._crisis_language(cleaned, match, ConversationState(), None)
-            return language, _crisis(match)
+            return language, await self._lexicon_decision(cleaned, match)
         return lang, self.decide(await self.nlu.parse(cleaned))
 
     def decide(self, parse: ParseResult, *, after_clarification: bool = False) -> Decision:
@@ -149,9 +152,39 @@ class Engine:
         """The crisis lexicon's verdict, which no classifier result can overrule."""
         return self.crisis.match(text) if self.crisis else None
 
-    def crisis_decision(self, text: str) -> Decision | None:
+    def crisis_decision(self, text: str, parse: ParseResult | None = None) -> Decision | None:
+        """The lexicon's decision; with the classifier's parse, a report about someone else's
+        child goes to the report flow (which starts with the danger numbers) instead."""
         match = self.crisis_match(text)
-        return _crisis(match) if match else None
+        if match is None:
+            return None
+        if parse is not None and self._is_report(match, parse):
+            return Decision(Route.REPORT, REPORT_TOPIC, parse.top.confidence)
+        return _crisis(match)
+
+    def _is_report(self, match: CrisisMatch, parse: ParseResult) -> bool:
+        top = parse.top
+        return (
+            match.topic in REPORTABLE
+            and top is not None
+            and top.name == REPORT_TOPIC
+            and top.confidence >= self.thresholds.answer
+        )
+
+    async def _lexicon_decision(self, text: str, match: CrisisMatch) -> Decision:
+        """Crisis, unless the classifier is sure the message reports violence against another
+        child (then the report flow, numbers first). Without the classifier: crisis."""
+        if match.topic not in REPORTABLE:
+            return _crisis(match)
+        try:
+            parse = await self.nlu.parse(text)
+        except NluUnavailable:
+            return _crisis(match)
+        return (
+            Decision(Route.REPORT, REPORT_TOPIC, 1.0)
+            if self._is_report(match, parse)
+            else (_crisis(match))
+        )
 
     def _crisis_language(
         self, text: str, match: CrisisMatch, state: ConversationState, client: str | None
@@ -318,7 +351,7 @@ class Engine:
             turn.tr = self.catalogs(
                 self._crisis_language(text, match, turn.state, turn.incoming.client_language)
             )
-            self._answer_topic(turn, _crisis(match))
+            self._answer_topic(turn, await self._lexicon_decision(text, match))
             return
         try:
             parse = await self.nlu.parse(text)
