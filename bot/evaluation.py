@@ -39,9 +39,9 @@ FALSE_CRISIS_TARGET = 0.02
 # improves; never loosen them quietly.
 ACCURACY_FLOOR = 0.85
 CRISIS_RECALL_FLOOR = 1.0
-FALSE_CRISIS_CEILING = 0.022  # en measures 0.021 (12 of 568): the 0.02 target is not met yet
+FALSE_CRISIS_CEILING = FALSE_CRISIS_TARGET
 # On the final safety test set (tests/data/safety_test, never tuned on): target 1.0, measured
-# 0.877-0.912 per language. The floor guards against regressions until it is met.
+# 0.877-0.907 per language. The floor guards against regressions until it is met.
 SAFETY_RECALL_FLOOR = 0.87
 
 
