@@ -111,9 +111,11 @@ def load_crisis_lexicon(settings: Settings) -> CrisisLexicon:
 EngineFactory = Callable[..., Engine]
 
 
-def engine_factory(settings: Settings) -> EngineFactory:
+def engine_factory(
+    settings: Settings, content: tuple[KnowledgeBase, Catalogs] | None = None
+) -> EngineFactory:
     """Load the content once (failing early if it is broken); build engines over any NLU."""
-    knowledge, catalogs = load_content(settings)
+    knowledge, catalogs = content or load_content(settings)
     crisis = load_crisis_lexicon(settings)
 
     def make(
@@ -256,7 +258,8 @@ async def open_runtime(
 ) -> AsyncIterator[Runtime]:
     """``consultants``: connect the consultants' chat (only a channel that can relay their
     answers back, Telegram, asks for it)."""
-    make_engine = engine_factory(settings)
+    knowledge, catalogs = load_content(settings)
+    make_engine = engine_factory(settings, (knowledge, catalogs))
     key = secret_key(settings)
     pseudonymize = Pseudonymizer(key)
     if not is_postgres(settings.database_url):
@@ -270,7 +273,6 @@ async def open_runtime(
         ticket_ttl=dt.timedelta(days=settings.ticket_retention_days),
     )
     try:
-        knowledge, catalogs = load_content(settings)
         escalation = (
             open_escalation(settings, database, catalogs, knowledge, key) if consultants else None
         )

@@ -565,13 +565,6 @@ class TicketRepository:
             user.chat_ref = sealed
 
     @_guarded
-    async def set_active(self, pseudonym: str, active: bool) -> None:
-        async with self._sessions.begin() as session:
-            user = await session.get(User, pseudonym)
-            if user is not None:
-                user.active = active
-
-    @_guarded
     async def chat_ref(self, pseudonym: str) -> bytes | None:
         async with self._sessions() as session:
             user = await session.get(User, pseudonym)

@@ -38,6 +38,7 @@ from bot.escalation.workspace import (
 )
 from bot.runtime import Escalation
 from bot.storage.errors import StorageUnavailable
+from bot.storage.repository import Repository
 
 log = logging.getLogger(__name__)
 
@@ -164,7 +165,9 @@ class TelegramWorkspace:
             await self._send(bot, chat_id, message.reply, None)
         except Forbidden:  # blocked the bot: stop, as the private front does
             with contextlib.suppress(StorageUnavailable):
-                await self.escalation.tickets.set_active(message.pseudonym, False)
+                await Repository(self.escalation.tickets.engine).set_active(
+                    message.pseudonym, False
+                )
         except BadRequest as exc:
             log.error("telegram refused a relayed message: %s", exc.message)
         return True
