@@ -238,3 +238,12 @@ async def test_a_report_about_another_child_goes_to_the_report_flow_numbers_firs
     nlu.down = True  # without the classifier, the lexicon's crisis stands
     down = await engine.handle(Incoming("n" * 64, text="подругу дома избивают, хочу сообщить"))
     assert down.route.value == "crisis"
+
+
+async def test_a_reporter_in_danger_themselves_gets_the_crisis_numbers(engine):
+    await engine.handle(Incoming(USER, action="lang:ru"))
+    await engine.handle(Incoming(USER, command=Command.REPORT))
+    await engine.handle(Incoming(USER, action="rf:who:self"))
+    outcome = await engine.handle(Incoming(USER, text="меня бьют дома и я не хочу жить"))
+    assert "150" in outcome.replies[0].text  # the crisis numbers come first
+    assert "rf:skip" in actions(outcome)  # and the report goes on

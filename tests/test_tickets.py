@@ -415,6 +415,10 @@ async def test_retention_removes_words_not_numbers(database_url, desk, workspace
         tickets.engine, message_ttl=dt.timedelta(days=1), ticket_ttl=dt.timedelta(days=30)
     )
     await repository.add_messages(USER, [LoggedMessage("in", "мой вопрос")])
+    await repository.save_state(
+        USER, {"pending_question": "мой вопрос"}, language="ru", audience=None
+    )
+    await tickets.set_chat_ref(USER, b"sealed")
     await desk.open(USER, OpenTicket(Priority.NORMAL, Language.RU, None, None, "вопрос врачу"))
     ticket = await tickets.active_for(USER)
     await desk.user_wrote(ticket, "подробности")
@@ -422,9 +426,14 @@ async def test_retention_removes_words_not_numbers(database_url, desk, workspace
     await tickets.close(ticket.id, reason="answered", consultant_id=DOCTOR)
     closed_at = (await tickets.get(ticket.id)).closed_at
     assert await repository.purge_expired(closed_at + dt.timedelta(hours=23)) == 0
+    assert await tickets.chat_ref(USER) == b"sealed"  # the ticket may still be reopened
+    assert (await repository.load_state(USER))["pending_question"] == "мой вопрос"
     assert await repository.purge_expired(closed_at + dt.timedelta(days=2)) == 1  # the chat line
+    assert await tickets.chat_ref(USER) is None  # no ticket needs a way back any more
+    assert (await repository.load_state(USER))["pending_question"] == ""
     assert await tickets.lines(ticket.id)  # the ticket's words stay for 30 days
     assert await repository.purge_expired(closed_at + dt.timedelta(days=30, minutes=1)) >= 1
     assert await tickets.lines(ticket.id) == []
     kept = await tickets.get(ticket.id)
     assert (kept.question, kept.status, kept.number) == ("", "closed", ticket.number)
+    assert kept.pseudonym is None  # the link to the user goes with the words
