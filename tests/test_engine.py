@@ -257,6 +257,12 @@ async def test_a_flood_gets_one_gentle_notice_but_a_crisis_is_always_answered(
     assert quiet.replies == []  # one notice, not one per message
     crisis = await engine.handle(Incoming(USER, text="не хочу жить"))
     assert crisis.route is Route.CRISIS and "150" in texts(crisis)
+    # an indirect one, which only the classifier recognises, is answered too
+    quiet = "мне кажется, так будет лучше для всех"
+    nlu.on(quiet, ("self_harm_suicide", 0.41), ("low_mood", 0.3))
+    assert engine.crisis_match(quiet) is None
+    indirect = await engine.handle(Incoming(USER, text=quiet))
+    assert indirect.route is Route.CRISIS and "150" in texts(indirect)
     now[0] += dt.timedelta(seconds=61)
     again = await engine.handle(Incoming(USER, text="у меня болят месячные"))
     assert again.topic == "period_pain"

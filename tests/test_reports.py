@@ -247,3 +247,15 @@ async def test_a_reporter_in_danger_themselves_gets_the_crisis_numbers(engine):
     outcome = await engine.handle(Incoming(USER, text="меня бьют дома и я не хочу жить"))
     assert "150" in outcome.replies[0].text  # the crisis numbers come first
     assert "rf:skip" in actions(outcome)  # and the report goes on
+
+
+async def test_an_indirect_crisis_in_a_report_is_caught_by_the_classifier(engine):
+    quiet = "после этого я не вижу смысла дальше, скоро меня не будет"
+    engine.nlu.on(quiet, ("self_harm_suicide", 0.35), ("report_abuse", 0.3))
+    assert engine.crisis_match(quiet) is None
+    await engine.handle(Incoming(USER, action="lang:ru"))
+    await engine.handle(Incoming(USER, command=Command.REPORT))
+    await engine.handle(Incoming(USER, action="rf:who:self"))
+    outcome = await engine.handle(Incoming(USER, text=quiet))
+    assert "150" in outcome.replies[0].text
+    assert "rf:skip" in actions(outcome)

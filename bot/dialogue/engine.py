@@ -162,6 +162,24 @@ class Engine:
             return Decision(Route.REPORT, REPORT_TOPIC, parse.top.confidence)
         return _crisis(match)
 
+    async def crisis_check(
+        self, text: str, state: ConversationState, client_language: str | None
+    ) -> CrisisMatch | None:
+        """The full crisis check for a message that does not go on to the NLU's routing (a
+        conversation held by a consultant, a report being written, a flood): the lexicon, then
+        the classifier's crisis topics. The parse only decides this; nothing is answered from it.
+        """
+        if match := self.crisis_match(text):
+            return match
+        try:
+            parse = await self.nlu.parse(text)
+        except NluUnavailable:
+            return None  # the lexicon has already spoken; a person reads a held conversation
+        decision = self.decide(parse)
+        if decision.route is not Route.CRISIS or decision.topic is None:
+            return None
+        return CrisisMatch(decision.topic, self.reply_language(text, state, client_language))
+
     def _is_report(self, match: CrisisMatch, parse: ParseResult) -> bool:
         top = parse.top
         return (
@@ -211,7 +229,7 @@ class Engine:
         turn = _Turn(incoming, state, self.catalogs(language))
         turn.ticket = await self._active_ticket(incoming.user)
 
-        too_fast = self._too_fast(turn)
+        too_fast = await self._too_fast(turn)
         if too_fast:
             pass
         elif incoming.unsupported:
@@ -437,7 +455,7 @@ class Engine:
             question=question,
         )
 
-    def _too_fast(self, turn: _Turn) -> bool:
+    async def _too_fast(self, turn: _Turn) -> bool:
         """Over the per-user limit: one gentle notice, then silence until the minute passes.
         A crisis is always answered, and a person holding the conversation still gets it."""
         state, now = turn.state, int(self.clock().timestamp())
@@ -447,7 +465,9 @@ class Engine:
             state.slowed = False
             return False
         text = clean_text(turn.incoming.text) if turn.incoming.text else ""
-        if turn.ticket is not None or (text and self.crisis_match(text)):
+        if turn.ticket is not None:
+            return False
+        if text and await self.crisis_check(text, state, turn.incoming.client_language):
             return False
         if not state.slowed:
             state.slowed = True
@@ -494,7 +514,7 @@ class Engine:
         if not text:
             turn.replies.append(self.compose.empty(turn.tr))
             return
-        match = self.crisis_match(clean_text(text))
+        match = await self.crisis_check(text, turn.state, turn.incoming.client_language)
         if match is not None and match.topic == "self_harm_suicide":
             turn.replies.append(self.compose.crisis_in_report(turn.tr))
         step = (turn.state.awaiting or "").removeprefix("report:")
@@ -513,14 +533,15 @@ class Engine:
             return None
 
     async def _on_text_in_ticket(self, turn: _Turn, ticket: TicketRecord) -> None:
-        """A person holds (or is about to hold) this conversation: the text goes to them, not
-        to the NLU. The crisis check still comes first, and its numbers are shown at once."""
+        """A person holds (or is about to hold) this conversation: the text goes to them and
+        the bot does not answer it. The crisis check (lexicon and classifier) still comes first,
+        and its numbers are shown at once."""
         assert self.desk is not None
         text = clean_text(turn.incoming.text, limit=MESSAGE_MAX_CHARS)
         if not text:
             turn.replies.append(self.compose.empty(turn.tr))
             return
-        match = self.crisis_match(clean_text(text))
+        match = await self.crisis_check(text, turn.state, turn.incoming.client_language)
         if match is not None:
             turn.tr = self.catalogs(
                 self._crisis_language(text, match, turn.state, turn.incoming.client_language)
