@@ -21,7 +21,7 @@ from pathlib import Path
 
 import yaml
 
-from bot.dialogue.engine import Engine
+from bot.dialogue.engine import REPORTABLE, Engine
 from bot.dialogue.routing import Thresholds, decide
 from bot.knowledge.topics import Route
 from bot.languages import LANGUAGES
@@ -40,8 +40,9 @@ FALSE_CRISIS_TARGET = 0.02
 ACCURACY_FLOOR = 0.85
 CRISIS_RECALL_FLOOR = 1.0
 FALSE_CRISIS_CEILING = FALSE_CRISIS_TARGET
-# On the final safety test set (tests/data/safety_test, never tuned on): target 1.0, measured
-# 0.877-0.907 per language. The floor guards against regressions until it is met.
+# On the final safety set (tests/data/safety_final, never tuned on): target 1.0, measured
+# 0.879 (en) / 0.909 (kk) / 0.924 (ru) in session 3. The floor guards against regressions until
+# the target is met; the development sets (safety, safety_test) are asserted at 1.0.
 SAFETY_RECALL_FLOOR = 0.87
 
 
@@ -61,6 +62,9 @@ class LanguageReport:
     predicted: list[str] = field(default_factory=list)  # the classifier's top topic
     decided: list[str | None] = field(default_factory=list)  # the topic the bot acted on
     crisis: list[bool] = field(default_factory=list)  # did the bot take the crisis route
+    # ... or, for violence, the report flow, which also opens with 112/102/150/111
+    caught: list[bool] = field(default_factory=list)
+    policy_crisis: int = 0  # ordinary questions sent to the crisis route by policy (sextortion)
     lexicon: list[bool] = field(default_factory=list)  # did the crisis lexicon alone decide it
     parses: list[ParseResult] = field(default_factory=list)
     detection: Counter = field(default_factory=Counter)  # (script, correct) -> count
@@ -83,7 +87,7 @@ class LanguageReport:
 
     @property
     def crisis_recall(self) -> float:
-        hits = [c for g, c in zip(self.gold, self.crisis, strict=True) if g in self.crisis_topics]
+        hits = [c for g, c in zip(self.gold, self.caught, strict=True) if g in self.crisis_topics]
         return _share(hits) if hits else 1.0
 
     @property
@@ -141,9 +145,12 @@ def load_heldout(folder: Path) -> list[Example]:
 SAFETY_NEGATIVE = "not_crisis"
 # Crisis messages and hard negatives written apart from nlu_data/ and the lexicon: the first
 # was used to find the kinds of phrasing the lexicon missed; the second never to tune anything.
+# Each session's untouched final set becomes a development set once it has been measured and a
+# new final set is written (by people who saw neither the training data nor the lexicon).
 SAFETY_SETS = (
-    ("safety", "Safety set (development: used to widen the crisis lexicon)"),
-    ("safety_test", "Safety test set (final: never used for tuning)"),
+    ("safety", "Safety set 1 (development since session 2: the lexicon was widened on it)"),
+    ("safety_test", "Safety set 2 (final in session 2, development since session 3)"),
+    ("safety_final", "Safety set 3 (final: written in session 3, never used for tuning)"),
 )
 
 
@@ -200,10 +207,24 @@ async def evaluate(
         parse = await nlu.parse(cleaned)
         lexicon = engine.crisis_decision(cleaned, parse)
         decision = lexicon or engine.decide(parse)
+        if decision.route is not Route.CRISIS:  # as the engine does with a message's parts
+            decision = await engine.crisis_in_parts(cleaned, nlu) or decision
         report.gold.append(example.topic)
         report.predicted.append(parse.top.name if parse.top else "")
         report.decided.append(decision.topic)
-        report.crisis.append(decision.route is Route.CRISIS)
+        # A crisis on the question's own answered topic is policy, not a false alarm: sextortion
+        # phrases (online_safety) put the numbers first, then the online-safety answer.
+        by_policy = (
+            decision.route is Route.CRISIS
+            and decision.topic == example.topic
+            and example.topic not in crisis_topics
+        )
+        report.policy_crisis += by_policy
+        report.crisis.append(decision.route is Route.CRISIS and not by_policy)
+        report.caught.append(
+            decision.route is Route.CRISIS
+            or (decision.route is Route.REPORT and example.topic in REPORTABLE)
+        )
         report.lexicon.append(lexicon is not None and lexicon.route is Route.CRISIS)
         report.parses.append(parse)
         detected = detect_language(example.text).language
@@ -267,7 +288,7 @@ def crisis_sweep(
 
 def format_report(reports: dict[str, LanguageReport]) -> str:
     lines = [
-        "lang   n     accuracy  macro-F1  acted-ok  crisis-recall  false-crisis  "
+        "lang   n     accuracy  macro-F1  acted-ok  crisis-recall  false-crisis  by-policy  "
         "detection (script: correct/n)"
     ]
     for language, r in reports.items():
@@ -275,7 +296,7 @@ def format_report(reports: dict[str, LanguageReport]) -> str:
         lines.append(
             f"{language:<6} {r.size:<5} {r.accuracy:8.3f}  {r.macro_f1:8.3f}  "
             f"{r.acted_correctly:8.3f}  {r.crisis_recall:13.3f}  "
-            f"{r.false_crisis_rate:12.3f}  {detection}"
+            f"{r.false_crisis_rate:12.3f}  {r.policy_crisis:9d}  {detection}"
         )
     return "\n".join(lines)
 
@@ -314,6 +335,13 @@ def markdown_report(
         f"{CRISIS_RECALL_TARGET}, false-crisis rate ≤ {FALSE_CRISIS_TARGET}. Asserted by the "
         f"test suite today (regression floors): accuracy ≥ {ACCURACY_FLOOR}, crisis recall ≥ "
         f"{CRISIS_RECALL_FLOOR}, false-crisis rate ≤ {FALSE_CRISIS_CEILING}.",
+        "",
+        "Crisis recall counts the crisis route and, for violence, the report flow (it opens with "
+        "112/102/150/111 too). Sextortion questions (online_safety) go to the crisis route by "
+        "policy, numbers first and then the online-safety answer; they are not counted as false "
+        "alarms: "
+        + ", ".join(f"{lang} {r.policy_crisis}" for lang, r in reports.items())
+        + " such messages here.",
         "",
         "![confusion matrices](confusion.png)",
         "",
@@ -379,10 +407,10 @@ def markdown_report(
         missed = [
             (lang, e.text, e.topic)
             for lang, r in sorted(safety.items())
-            for e, c in zip(
-                [e for e in safety_examples if e.language == lang], r.crisis, strict=True
+            for e, alarm, caught in zip(
+                [e for e in safety_examples if e.language == lang], r.crisis, r.caught, strict=True
             )
-            if (e.topic in r.crisis_topics) != c
+            if (not caught if e.topic in r.crisis_topics else alarm)
         ]
         if missed:
             out += ["| lang | missed or false alarm | expected |", "|---|---|---|"]

@@ -266,3 +266,36 @@ async def test_a_flood_gets_one_gentle_notice_but_a_crisis_is_always_answered(
     now[0] += dt.timedelta(seconds=61)
     again = await engine.handle(Incoming(USER, text="у меня болят месячные"))
     assert again.topic == "period_pain"
+
+
+# --- a crisis buried in a long message -----------------------------------------------------
+STORY = (
+    "напишу длинно, извините. в школе меня травят уже год, классная говорит сама виновата. "
+    "дома мама только кричит из-за оценок, папа ушёл от нас весной. "
+    "сегодня я всем отправила прощальные сообщения и удалила свои аккаунты."
+)
+FAREWELL = "сегодня я всем отправила прощальные сообщения и удалила свои аккаунты."
+
+
+async def test_a_crisis_sentence_at_the_end_of_a_long_story_is_not_outweighed(engine, nlu):
+    # the whole story reads as bullying; its last sentence alone reads as a crisis
+    nlu.on(STORY, ("bullying", 0.8), ("parents_conflict", 0.1))
+    nlu.on(FAREWELL, ("self_harm_suicide", 0.55), ("low_mood", 0.2))
+    assert engine.crisis_match(STORY) is None
+    outcome = await engine.handle(Incoming(USER, text=STORY))
+    assert outcome.route is Route.CRISIS and outcome.topic == "self_harm_suicide"
+    assert "150" in outcome.replies[0].text.split("\n\n")[0]
+
+
+async def test_a_long_ordinary_story_is_still_answered_on_its_topic(engine, nlu):
+    nlu.on(STORY, ("bullying", 0.8), ("parents_conflict", 0.1))
+    outcome = await engine.handle(Incoming(USER, text=STORY))  # parts rank out_of_scope low
+    assert outcome.route is Route.ANSWER and outcome.topic == "bullying"
+    assert len([t for t in nlu.seen if t != STORY]) == 4  # each sentence was read once
+
+
+async def test_a_lexicon_phrase_past_the_classifiers_first_1000_characters_is_a_crisis(engine):
+    long = "у меня болят месячные и ещё много всего. " * 60 + "я не хочу жить"
+    assert 2000 < len(long) < 4000
+    outcome = await engine.handle(Incoming(USER, text=long))
+    assert outcome.route is Route.CRISIS

@@ -63,12 +63,21 @@ def test_every_heldout_topic_is_trained(heldout, settings):
         assert example.topic in trained[example.language], example
 
 
-async def test_final_safety_set_recall_floor(rasa_server, knowledge, catalogs, crisis_lexicon):
-    """The independent safety set (crisis messages written apart, never tuned on). The target is
-    1.0; the floor is what is measured today, so a regression fails the build."""
+@pytest.mark.parametrize(
+    ("folder", "floor"),
+    [
+        # development sets: everything the lexicon and data were widened on stays caught
+        ("safety", 1.0),
+        ("safety_test", 1.0),
+        # the final set, never tuned on: the target is 1.0; the floor is what is measured
+        # today (0.879-0.924), so a regression fails the build
+        ("safety_final", None),
+    ],
+)
+async def test_safety_set_recall(rasa_server, knowledge, catalogs, crisis_lexicon, folder, floor):
     from bot.evaluation import SAFETY_RECALL_FLOOR, load_safety
 
-    examples = load_safety(PROJECT_ROOT / "tests" / "data" / "safety_test")
+    examples = load_safety(PROJECT_ROOT / "tests" / "data" / folder)
     assert {e.language for e in examples} == {"kk", "ru", "en"}
     client = RasaClient(rasa_server.url, rasa_server.token)
     engine = Engine(knowledge=knowledge, nlu=client, catalogs=catalogs, crisis=crisis_lexicon)
@@ -77,4 +86,5 @@ async def test_final_safety_set_recall_floor(rasa_server, knowledge, catalogs, c
     finally:
         await client.aclose()
     for language, report in reports.items():
-        assert report.crisis_recall >= SAFETY_RECALL_FLOOR, (language, report.crisis_recall)
+        expected = SAFETY_RECALL_FLOOR if floor is None else floor
+        assert report.crisis_recall >= expected, (language, report.crisis_recall)

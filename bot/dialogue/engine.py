@@ -32,7 +32,7 @@ from bot.knowledge.topics import Route
 from bot.languages import FALLBACK_LANGUAGE, Language, parse_language
 from bot.nlu.client import NluParser, NluUnavailable, ParseResult
 from bot.nlu.language import detect_language
-from bot.nlu.text import MESSAGE_MAX_CHARS, clean_text
+from bot.nlu.text import MESSAGE_MAX_CHARS, NLU_MAX_CHARS, clean_text, message_parts
 from bot.safety.crisis import CrisisLexicon, CrisisMatch
 from bot.storage.errors import StorageUnavailable
 from bot.storage.repository import LoggedMessage
@@ -141,7 +141,10 @@ class Engine:
         if match := self.crisis_match(cleaned):
             language = language or self._crisis_language(cleaned, match, ConversationState(), None)
             return language, await self._lexicon_decision(cleaned, match)
-        return lang, self.decide(await self.nlu.parse(cleaned))
+        decision = self.decide(await self.nlu.parse(cleaned))
+        if decision.route is not Route.CRISIS:
+            decision = await self.crisis_in_parts(cleaned) or decision
+        return lang, decision
 
     def decide(self, parse: ParseResult, *, after_clarification: bool = False) -> Decision:
         return decide(
@@ -172,13 +175,29 @@ class Engine:
         if match := self.crisis_match(text):
             return match
         try:
-            parse = await self.nlu.parse(text)
+            parse = await self.nlu.parse(text[:NLU_MAX_CHARS])
         except NluUnavailable:
             return None  # the lexicon has already spoken; a person reads a held conversation
         decision = self.decide(parse)
+        if decision.route is not Route.CRISIS:
+            decision = await self.crisis_in_parts(text) or decision
         if decision.route is not Route.CRISIS or decision.topic is None:
             return None
         return CrisisMatch(decision.topic, self.reply_language(text, state, client_language))
+
+    async def crisis_in_parts(self, text: str, nlu: NluParser | None = None) -> Decision | None:
+        """A crisis topic in one sentence (or window) of a message of several: a cry for help
+        at the end of a long story about school is outweighed by the story in the whole parse.
+        Only crisis is taken from the parts; everything else is decided on the whole message."""
+        for part in message_parts(text):
+            try:
+                parse = await (nlu or self.nlu).parse(part)
+            except NluUnavailable:
+                return None
+            decision = self.decide(parse)
+            if decision.route is Route.CRISIS:
+                return decision
+        return None
 
     def _is_report(self, match: CrisisMatch, parse: ParseResult) -> bool:
         top = parse.top
@@ -359,12 +378,13 @@ class Engine:
             turn.replies.append(self.compose.help(turn.tr))
 
     async def _on_text(self, turn: _Turn) -> None:
-        text = clean_text(turn.incoming.text)
+        whole = clean_text(turn.incoming.text, limit=MESSAGE_MAX_CHARS)  # for the crisis checks
+        text = whole[:NLU_MAX_CHARS]  # what the classifier routes on
         if not text:
             turn.replies.append(self.compose.empty(turn.tr))
             return
         after_clarification = turn.state.awaiting == "clarify"
-        if match := self.crisis_match(text):  # before the NLU, and even when it is down
+        if match := self.crisis_match(whole):  # before the NLU, and even when it is down
             turn.state.awaiting, turn.state.pending_question = None, text
             turn.tr = self.catalogs(
                 self._crisis_language(text, match, turn.state, turn.incoming.client_language)
@@ -380,6 +400,8 @@ class Engine:
             turn.replies.append(self.compose.nlu_down(turn.tr))
             return
         decision = self.decide(parse, after_clarification=after_clarification)
+        if decision.route is not Route.CRISIS:
+            decision = await self.crisis_in_parts(whole) or decision
         turn.state.awaiting = None
         if decision.route is Route.CLARIFY:
             turn.decision = decision

@@ -17,7 +17,7 @@ import yaml
 
 from bot.languages import Language
 from bot.nlu.language import detect_language
-from bot.nlu.text import clean_text
+from bot.nlu.text import NLU_MAX_CHARS, clean_text
 
 TABLES_FILE = Path(__file__).with_name("transliteration.yml")
 _LATIN_WORD = re.compile(r"[a-zäáğǵıíñńöóşūüúý'4]*[a-zäáğǵıíñńöóşūüúý][a-zäáğǵıíñńöóşūüúý'4]*")
@@ -69,10 +69,13 @@ def _transliterate(word: str, table: tuple[tuple[str, str], ...], russian: bool)
     return "".join(out)
 
 
-def normalize_for_nlu(text: str, language: Language | None = None) -> str:
+def normalize_for_nlu(
+    text: str, language: Language | None = None, *, limit: int = NLU_MAX_CHARS
+) -> str:
     """The text as the classifier sees it. ``language`` overrides detection (training data
-    carries its language in its folder)."""
-    text = clean_text(text).lower()
+    carries its language in its folder); ``limit`` is the classifier's unless a caller (the
+    crisis lexicon) reads further."""
+    text = clean_text(text, limit).lower()
     tables = _tables()
     language = language or detect_language(text).language
     if language in (Language.KK, Language.RU) and _LATIN_WORD.search(text):

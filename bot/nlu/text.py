@@ -24,3 +24,30 @@ def clean_text(text: str, limit: int = NLU_MAX_CHARS) -> str:
     text = _CONTROL.sub(" ", text)
     text = _SPACES.sub(" ", text).strip()
     return text[:limit]
+
+
+# A crisis sentence buried in a long story is outweighed in the whole message's ranking by the
+# story's topic (bullying, parents, school); the classifier also reads each part on its own.
+PART_MIN_WORDS = 3  # shorter pieces say too little to classify
+PART_MAX_WORDS = 16  # longer sentences (stories typed without full stops) go in windows
+PART_STRIDE = 8
+MAX_PARTS = 24  # a 4,000-character message: the last 24 parts, where a story usually ends
+_SENTENCE_END = re.compile(r"(?<=[.!?…;])\s+|\s+[-–—]\s+")
+
+
+def message_parts(text: str) -> list[str]:
+    """Sentences of a message of several sentences, long ones cut into overlapping windows of
+    words; [] for a message that is one short sentence (its whole parse already covers it)."""
+    parts: list[str] = []
+    for sentence in _SENTENCE_END.split(text):
+        words = sentence.split()
+        if len(words) <= PART_MAX_WORDS:
+            parts.append(" ".join(words))
+            continue
+        last_start = len(words) - PART_MAX_WORDS
+        starts = [*range(0, last_start, PART_STRIDE), last_start]
+        parts += [" ".join(words[start : start + PART_MAX_WORDS]) for start in starts]
+    parts = [part for part in parts if len(part.split()) >= PART_MIN_WORDS]
+    if len(parts) < 2:
+        return []
+    return parts[-MAX_PARTS:]

@@ -1,6 +1,7 @@
 """The crisis lexicon: phrases that make a message a crisis whatever the classifier says.
 
-It runs on every message before the NLU (and works while the NLU is down). Messages are matched
+It runs on every message before the NLU (and works while the NLU is down), over the whole
+message as kept (4,000 characters), not only the part the classifier reads. Messages are matched
 in their normalised form, the same one the classifier sees, and also as if typed in Kazakh or
 Russian Latin letters, so a mis-detected script never hides a crisis.
 """
@@ -8,13 +9,15 @@ Russian Latin letters, so a mis-detected script never hides a crisis.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections import defaultdict
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
 from bot.languages import Language
 from bot.nlu.normalize import normalize_for_nlu
+from bot.nlu.text import MESSAGE_MAX_CHARS
 
 MAX_GAP = 2  # other words allowed between two words of a phrase
 _WORD = re.compile(r"[^\W_]+(?:-[^\W_]+)*", re.UNICODE)
@@ -68,6 +71,36 @@ def _pattern(token: str, language: Language) -> str:
 @dataclass(frozen=True)
 class CrisisLexicon:
     phrases: tuple[_Phrase, ...]
+    # Phrases by their first word (exact) and by their first stem's length and letters, so a
+    # message is compared only with phrases that can start somewhere in it: a whole 4,000-
+    # character message is checked in milliseconds instead of a tenth of a second.
+    _by_word: dict[str, tuple[_Phrase, ...]] = field(default_factory=dict, repr=False)
+    _by_stem: dict[int, dict[str, tuple[_Phrase, ...]]] = field(default_factory=dict, repr=False)
+    _order: dict[_Phrase, int] = field(default_factory=dict, repr=False)  # file order decides
+
+    def __post_init__(self) -> None:
+        by_word: dict[str, list[_Phrase]] = defaultdict(list)
+        by_stem: dict[int, dict[str, list[_Phrase]]] = defaultdict(lambda: defaultdict(list))
+        for position, phrase in enumerate(self.phrases):
+            self._order.setdefault(phrase, position)
+            first = phrase.words[0]
+            if first.endswith("*"):
+                by_stem[len(first) - 1][first[:-1]].append(phrase)
+            else:
+                by_word[first].append(phrase)
+        self._by_word.update({w: tuple(ps) for w, ps in by_word.items()})
+        self._by_stem.update(
+            {n: {s: tuple(ps) for s, ps in stems.items()} for n, stems in by_stem.items()}
+        )
+
+    def _candidates(self, words: list[str]) -> list[_Phrase]:
+        found: set[_Phrase] = set()
+        for word in set(words):
+            found.update(self._by_word.get(word, ()))
+            for length, stems in self._by_stem.items():
+                if len(word) >= length:
+                    found.update(stems.get(word[:length], ()))
+        return sorted(found, key=self._order.__getitem__)
 
     @classmethod
     def load(cls, path: Path) -> CrisisLexicon:
@@ -84,12 +117,13 @@ class CrisisLexicon:
 
     def match(self, text: str) -> CrisisMatch | None:
         """The crisis topic the message speaks of (and in which language), or None."""
-        forms = {normalize_for_nlu(text)} | {
-            normalize_for_nlu(text, lang) for lang in (Language.KK, Language.RU)
+        forms = {normalize_for_nlu(text, limit=MESSAGE_MAX_CHARS)} | {
+            normalize_for_nlu(text, lang, limit=MESSAGE_MAX_CHARS)
+            for lang in (Language.KK, Language.RU)
         }
-        for form in forms:
+        for form in sorted(forms):
             words = _words(form)
-            for phrase in self.phrases:
+            for phrase in self._candidates(words):
                 if phrase.found_in(words):
                     return CrisisMatch(phrase.topic, phrase.language)
         return None
