@@ -137,3 +137,30 @@ async def test_a_locked_database_still_gets_the_user_an_answer(tmp_path, knowled
         assert len(await bot.store.recent_messages(ALICE)) >= 2
     finally:
         await engine.dispose()
+
+
+async def test_a_new_users_first_writes_at_once_make_one_row(repository):
+    """Conversation state, a sealed chat reference and auto-clear all create the user's row if
+    it is missing; arriving together (separate sessions, separate connections) they must not
+    collide on the primary key."""
+    import asyncio
+
+    from sqlalchemy import func, select
+
+    from bot.storage.models import User
+    from bot.storage.tickets import TicketRepository
+    from bot.storage.traces import TraceRepository
+
+    tickets, traces = TicketRepository(repository.engine), TraceRepository(repository.engine)
+    for round_ in range(5):
+        user = f"new-user-{round_}"
+        await asyncio.gather(
+            repository.save_state(user, {}, language="ru", audience="teen"),
+            tickets.set_chat_ref(user, b"sealed"),
+            traces.set_auto_clear(user, 15, b"sealed"),
+            repository.save_state(user, {}, language="kk", audience=None),
+        )
+    async with repository.engine.connect() as conn:
+        assert await conn.scalar(select(func.count()).select_from(User)) == 5
+        refs = (await conn.execute(select(User.chat_ref, User.auto_clear_minutes))).all()
+    assert all(ref == (b"sealed", 15) for ref in refs)

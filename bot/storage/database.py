@@ -73,3 +73,11 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker:
 def attach_sqlite_pragmas(engine: Engine) -> None:
     if engine.url.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+
+
+def dialect_insert(dialect: str, table: type):
+    """INSERT with ON CONFLICT for the database at hand (PostgreSQL or SQLite)."""
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return (pg_insert if dialect == "postgresql" else sqlite_insert)(table)

@@ -9,12 +9,10 @@ from dataclasses import dataclass
 from typing import ParamSpec, TypeVar
 
 from sqlalchemy import delete, func, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
-from bot.storage.database import session_factory
+from bot.storage.database import dialect_insert, session_factory
 from bot.storage.errors import StorageUnavailable
 from bot.storage.models import (
     Base,
@@ -27,6 +25,7 @@ from bot.storage.models import (
     User,
     utcnow,
 )
+from bot.storage.users import ensure_user
 
 # Conversation text is needed only to understand the next few messages.
 DEFAULT_MESSAGE_TTL = dt.timedelta(days=1)
@@ -76,19 +75,10 @@ class Repository:
         self.ticket_ttl = ticket_ttl
 
     def _insert(self, table: type[Base]):
-        dialect = self.engine.dialect.name
-        return (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
+        return dialect_insert(self.engine.dialect.name, table)
 
     async def _ensure_user(self, session, pseudonym: str) -> None:
-        now = utcnow()
-        statement = self._insert(User).values(
-            pseudonym=pseudonym, created_at=now, last_seen=now, active=True
-        )
-        await session.execute(
-            statement.on_conflict_do_update(
-                index_elements=[User.pseudonym], set_={"last_seen": now, "active": True}
-            )
-        )
+        await ensure_user(session, pseudonym, utcnow(), seen=True)
 
     @_guarded
     async def load_state(self, pseudonym: str) -> dict | None:

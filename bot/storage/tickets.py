@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from bot.storage.database import session_factory
 from bot.storage.models import Consultant, Ticket, TicketMessage, User, utcnow
 from bot.storage.repository import _guarded
+from bot.storage.users import ensure_user
 
 ACTIVE = ("open", "claimed", "answered", "reopened")
 WAITING = ("open", "reopened")  # in the queue, nobody holds it
@@ -160,7 +161,7 @@ class TicketRepository:
         for _ in range(20):  # 31**4 numbers: a collision is rare, two in a row rarer still
             try:
                 async with self._sessions.begin() as session:
-                    await self._ensure_user(session, pseudonym, now)
+                    await ensure_user(session, pseudonym, now)
                     ticket = Ticket(
                         number=new_number(),
                         pseudonym=pseudonym,
@@ -192,11 +193,6 @@ class TicketRepository:
             except IntegrityError:
                 continue
         raise RuntimeError("could not find a free ticket number")
-
-    async def _ensure_user(self, session, pseudonym: str, now: dt.datetime) -> None:
-        if await session.get(User, pseudonym) is None:
-            session.add(User(pseudonym=pseudonym, created_at=now, last_seen=now, active=True))
-            await session.flush()
 
     async def _one(self, *conditions) -> TicketRecord | None:
         async with self._sessions() as session:
@@ -560,7 +556,7 @@ class TicketRepository:
     async def set_chat_ref(self, pseudonym: str, sealed: bytes) -> None:
         now = self.clock()
         async with self._sessions.begin() as session:
-            await self._ensure_user(session, pseudonym, now)
+            await ensure_user(session, pseudonym, now)
             user = await session.get(User, pseudonym)
             user.chat_ref = sealed
 

@@ -13,6 +13,7 @@ from bot.storage.database import session_factory
 from bot.storage.models import ChatTrace, User, utcnow
 from bot.storage.repository import _guarded
 from bot.storage.tickets import Clock
+from bot.storage.users import ensure_user
 
 # Telegram lets a bot delete messages of a private chat, both sides, for 48 hours.
 DELETABLE_FOR = dt.timedelta(hours=48)
@@ -83,11 +84,8 @@ class TraceRepository:
         """On: the sealed chat id is kept so the job can reach the chat. Off: the reference
         goes too, unless a ticket still needs it (the caller passes None then)."""
         async with self._sessions.begin() as session:
+            await ensure_user(session, pseudonym, self.clock())
             user = await session.get(User, pseudonym)
-            if user is None:
-                now = self.clock()
-                user = User(pseudonym=pseudonym, created_at=now, last_seen=now, active=True)
-                session.add(user)
             user.auto_clear_minutes = minutes
             if chat_ref is not None:
                 user.chat_ref = chat_ref
