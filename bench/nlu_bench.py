@@ -3,6 +3,8 @@
 
 - rasa: POST /model/parse with a bare httpx client, one request at a time (Rasa alone + HTTP)
 - bot:  Engine.classify (cleaning, language detection, client, routing) over the same server
+- lexicon: the crisis lexicon alone, on held-out messages and on 1,000- and 4,000-character texts
+- long: Engine.classify on long messages (the whole parse plus one parse per sentence or window)
 - classify: the `syrlas classify` command on N lines, against the same server, wall time
 """
 
@@ -18,11 +20,13 @@ import time
 
 import httpx
 
+from bot.nlu.text import MESSAGE_MAX_CHARS, message_parts
 from bot.runtime import engine_factory, open_nlu
 from bot.settings import PROJECT_ROOT, Settings
 
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "300"))
 CLASSIFY_LINES = int(os.environ.get("BENCH_CLASSIFY_LINES", "3000"))
+LONG_ROUNDS = int(os.environ.get("BENCH_LONG_ROUNDS", "30"))
 
 
 def sample_texts() -> list[str]:
@@ -64,6 +68,25 @@ async def main() -> None:
             await engine.classify(texts[i % len(texts)])
             bot.append(time.perf_counter() - start)
 
+        # Long messages: the lexicon reads all 4,000 characters, the classifier each sentence.
+        story = " ".join(texts[:400])[:MESSAGE_MAX_CHARS]
+        long_texts = [story[:1000], story]
+        lexicon: dict[int, list[float]] = {len(t): [] for t in long_texts}
+        long: dict[int, list[float]] = {len(t): [] for t in long_texts}
+        for _ in range(LONG_ROUNDS):
+            for text in long_texts:
+                start = time.perf_counter()
+                engine.crisis_match(text)
+                lexicon[len(text)].append(time.perf_counter() - start)
+                start = time.perf_counter()
+                await engine.classify(text)
+                long[len(text)].append(time.perf_counter() - start)
+        short_lexicon = []
+        for i in range(ROUNDS):
+            start = time.perf_counter()
+            engine.crisis_match(texts[i % len(texts)])
+            short_lexicon.append(time.perf_counter() - start)
+
         lines = "".join(
             json.dumps({"text": texts[i % len(texts)]}, ensure_ascii=False) + "\n"
             for i in range(CLASSIFY_LINES)
@@ -91,6 +114,20 @@ async def main() -> None:
         f"  bot overhead          p50 {bot_p50 - raw_p50:+6.2f} ms  "
         f"(ratio bot/rasa {bot_p50 / raw_p50:.2f})"
     )
+    print("Crisis lexicon (in-process, no NLU):")
+    p50, p95 = percentiles(short_lexicon)
+    print(f"  held-out messages     p50 {p50:6.2f} ms   p95 {p95:6.2f} ms")
+    for size, samples in lexicon.items():
+        p50, p95 = percentiles(samples)
+        print(f"  {size:>5}-character text p50 {p50:6.2f} ms   p95 {p95:6.2f} ms")
+    print(f"Engine.classify on long messages (whole parse + a parse per part, {LONG_ROUNDS} runs):")
+    for size, samples in long.items():
+        p50, p95 = percentiles(samples)
+        print(
+            f"  {size:>5} characters, {len(message_parts(story[:size])):>2} parts "
+            f"p50 {p50:6.1f} ms   p95 {p95:6.1f} ms  (ratio to a short message "
+            f"{p50 / bot_p50:.1f})"
+        )
     print(
         f"syrlas classify: {CLASSIFY_LINES} lines in {wall:.1f} s = "
         f"{CLASSIFY_LINES / wall:,.0f} lines/s ({CLASSIFY_LINES / wall * 60:,.0f} lines/min, "

@@ -40,10 +40,10 @@ FALSE_CRISIS_TARGET = 0.02
 ACCURACY_FLOOR = 0.85
 CRISIS_RECALL_FLOOR = 1.0
 FALSE_CRISIS_CEILING = FALSE_CRISIS_TARGET
-# On the final safety set (tests/data/safety_final, never tuned on): target 1.0, measured
-# 0.879 (en) / 0.909 (kk) / 0.924 (ru) in session 3. The floor guards against regressions until
-# the target is met; the development sets (safety, safety_test) are asserted at 1.0.
-SAFETY_RECALL_FLOOR = 0.87
+# On the final safety set (the last of SAFETY_SETS, never tuned on): target 1.0; the floor is
+# what was measured, and guards against regressions until the target is met. The development
+# sets are asserted at 1.0.
+SAFETY_RECALL_FLOOR = 0.92  # safety set 4 in session 3: kk 0.985, ru 0.924, en 0.939
 
 
 @dataclass(frozen=True)
@@ -143,15 +143,16 @@ def load_heldout(folder: Path) -> list[Example]:
 
 
 SAFETY_NEGATIVE = "not_crisis"
-# Crisis messages and hard negatives written apart from nlu_data/ and the lexicon: the first
-# was used to find the kinds of phrasing the lexicon missed; the second never to tune anything.
-# Each session's untouched final set becomes a development set once it has been measured and a
-# new final set is written (by people who saw neither the training data nor the lexicon).
+# Crisis messages and hard negatives written apart from nlu_data/ and the lexicon. Each
+# session's untouched final set becomes a development set once it has been measured, and a new
+# final set is written (by people who saw neither the training data nor the lexicon).
 SAFETY_SETS = (
-    ("safety", "Safety set 1 (development since session 2: the lexicon was widened on it)"),
-    ("safety_test", "Safety set 2 (final in session 2, development since session 3)"),
-    ("safety_final", "Safety set 3 (final: written in session 3, never used for tuning)"),
+    ("safety_1", "Safety set 1 (development since session 2: the lexicon was widened on it)"),
+    ("safety_2", "Safety set 2 (final in session 2, development since session 3)"),
+    ("safety_3", "Safety set 3 (written in session 3, measured once, then development)"),
+    ("safety_4", "Safety set 4 (final: written in session 3, never used for tuning)"),
 )
+FINAL_SAFETY_SET = SAFETY_SETS[-1][0]
 
 
 def _script(text: str) -> str:

@@ -113,3 +113,26 @@ def test_the_lexicon_reads_the_whole_kept_message(crisis_lexicon):
     match = crisis_lexicon.match(filler[:3900] + " өлгім келеді")
     assert match is not None and match.topic == "self_harm_suicide"
     assert crisis_lexicon.match(filler[:3900]) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "crisis"),
+    [
+        ("i already took like 20 paracetamol an hour ago and now i feel sick", True),
+        ("выпила 15 таблеток снотворного", True),
+        ("took 2 paracetamol for my headache, can i take more", False),  # under ten
+        ("выпила 2 таблетки но-шпы, живот всё равно болит", False),
+        ("took 20 minutes to get to school", False),  # a number, but not pills
+    ],
+)
+def test_a_number_of_pills_counts_from_ten(crisis_lexicon, text, crisis):
+    assert (crisis_lexicon.match(text) is not None) is crisis
+
+
+def test_a_phrase_cannot_start_with_a_number(tmp_path):
+    from bot.safety.crisis import CrisisLexicon
+
+    path = tmp_path / "lexicon.yml"
+    path.write_text('topics: {self_harm_suicide: {en: ["{10+} pills"]}}\n', encoding="utf-8")
+    with pytest.raises(ValueError, match="starts with a word"):
+        CrisisLexicon.load(path)

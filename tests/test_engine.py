@@ -66,6 +66,15 @@ async def test_onboarding_chooses_language_then_audience(engine):
     assert not any(a.startswith(("lang:", "aud:")) for a in actions(again))
 
 
+@pytest.mark.parametrize("language", ["kk", "ru", "en"])
+async def test_the_first_words_and_help_carry_112_and_150(engine, language):
+    """The classifier can miss a crisis: the danger numbers are there before any question."""
+    start = await engine.handle(Incoming(USER, command=Command.START, client_language=language))
+    helped = await engine.handle(Incoming(USER, command=Command.HELP))
+    for outcome in (start, helped):
+        assert "112" in texts(outcome) and "150" in texts(outcome)
+
+
 async def test_a_kazakh_message_is_answered_in_kazakh_even_when_russian_was_chosen(engine):
     await engine.handle(Incoming(USER, action="lang:ru"))
     outcome = await engine.handle(

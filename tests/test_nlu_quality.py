@@ -9,6 +9,8 @@ from bot.evaluation import (
     ACCURACY_FLOOR,
     CRISIS_RECALL_FLOOR,
     FALSE_CRISIS_CEILING,
+    FINAL_SAFETY_SET,
+    SAFETY_SETS,
     evaluate,
     format_report,
     load_heldout,
@@ -65,14 +67,10 @@ def test_every_heldout_topic_is_trained(heldout, settings):
 
 @pytest.mark.parametrize(
     ("folder", "floor"),
-    [
-        # development sets: everything the lexicon and data were widened on stays caught
-        ("safety", 1.0),
-        ("safety_test", 1.0),
-        # the final set, never tuned on: the target is 1.0; the floor is what is measured
-        # today (0.879-0.924), so a regression fails the build
-        ("safety_final", None),
-    ],
+    # development sets: everything the lexicon and data were widened on stays caught; the
+    # final set, never tuned on: the target is 1.0, the floor is what is measured today, so a
+    # regression fails the build
+    [(folder, 1.0) for folder, _ in SAFETY_SETS[:-1]] + [(FINAL_SAFETY_SET, None)],
 )
 async def test_safety_set_recall(rasa_server, knowledge, catalogs, crisis_lexicon, folder, floor):
     from bot.evaluation import SAFETY_RECALL_FLOOR, load_safety

@@ -172,6 +172,9 @@ class Composer:
                 "pass your question to a real doctor or psychologist. I don't ask for your name "
                 "and don't keep your phone number or account: /privacy says what is kept."
             )
+            # the numbers come with the first words too: the classifier can miss a crisis
+            + "\n\n"
+            + self.helplines(tr, crisis=False)
         )
 
     def ready(self, tr: Translator) -> Reply:
@@ -195,6 +198,8 @@ class Composer:
                 "/forget: erase everything Syrlas keeps about you\n"
                 "/cancel: start over"
             )
+            + "\n\n"
+            + self.helplines(tr, crisis=False)
         )
 
     def feedback_thanks(self, tr: Translator) -> Reply:

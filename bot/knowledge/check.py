@@ -23,6 +23,7 @@ from bot.knowledge.topics import Route, Topic, load_taxonomy
 from bot.languages import LANGUAGES
 from bot.nlu.data import nlu_examples
 from bot.nlu.normalize import normalize_for_nlu
+from bot.safety.crisis import CrisisLexicon
 
 READERS = {"any"}, {"teen", "parent"}, {"any", "teen", "parent"}
 MIN_EXAMPLES = 30  # per topic and language
@@ -210,6 +211,10 @@ def _check_crisis_lexicon(path: Path, taxonomy: dict[str, Topic]) -> list[str]:
     except Exception as exc:  # any parse failure is one reported gap
         return [f"{CRISIS_LEXICON_FILE}: invalid ({str(exc).splitlines()[0]})"]
     problems = []
+    try:
+        CrisisLexicon.load(path)  # what the bot itself loads at start-up
+    except ValueError as exc:
+        problems.append(f"{CRISIS_LEXICON_FILE}: {exc}")
     for topic_id, by_language in topics.items():
         # An answered topic (sextortion under online_safety) may carry crisis phrases too: they
         # still make a crisis, and the topic chooses the answer that follows the numbers.

@@ -21,6 +21,7 @@ from bot.nlu.text import MESSAGE_MAX_CHARS
 
 MAX_GAP = 2  # other words allowed between two words of a phrase
 _WORD = re.compile(r"[^\W_]+(?:-[^\W_]+)*", re.UNICODE)
+_NUMBER = re.compile(r"\{\d+\+\}")
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,8 @@ class _Phrase:
     words: tuple[str, ...]  # a trailing "*" marks a stem
 
     def _matches_word(self, pattern: str, word: str) -> bool:
+        if pattern.startswith("{"):  # "{10+}": a number of at least 10 ("took 20 pills")
+            return word.isdigit() and int(word) >= int(pattern[1:-2])
         return word.startswith(pattern[:-1]) if pattern.endswith("*") else word == pattern
 
     def found_in(self, words: list[str]) -> bool:
@@ -62,7 +65,10 @@ def _words(text: str) -> list[str]:
 
 
 def _pattern(token: str, language: Language) -> str:
-    """One word of a phrase, normalised like a message; a trailing "*" stays a stem mark."""
+    """One word of a phrase, normalised like a message; a trailing "*" stays a stem mark and
+    "{10+}" (any number from 10) stays as it is."""
+    if _NUMBER.fullmatch(token):
+        return token
     stem = token.endswith("*")
     word = "".join(_words(normalize_for_nlu(token.rstrip("*"), language)))
     return word + "*" if stem and word else word
@@ -112,7 +118,10 @@ class CrisisLexicon:
                     words = tuple(
                         _pattern(token, Language(language)) for token in str(entry).split()
                     )
-                    phrases.append(_Phrase(topic, Language(language), tuple(w for w in words if w)))
+                    words = tuple(w for w in words if w)
+                    if not words or _NUMBER.fullmatch(words[0]):
+                        raise ValueError(f"{entry!r}: a phrase starts with a word, not a number")
+                    phrases.append(_Phrase(topic, Language(language), words))
         return cls(tuple(phrases))
 
     def match(self, text: str) -> CrisisMatch | None:
