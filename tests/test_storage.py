@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 
+import pytest
 from sqlalchemy import create_engine, inspect
 
 from bot.dialogue.engine import Engine
@@ -176,3 +177,23 @@ async def test_a_new_users_first_writes_at_once_make_one_row(repository):
         assert await conn.scalar(select(func.count()).select_from(User)) == 5
         refs = (await conn.execute(select(User.chat_ref, User.auto_clear_minutes))).all()
     assert all(ref == (b"sealed", 15) for ref in refs)
+
+
+async def test_a_turn_is_stored_whole_or_not_at_all(repository):
+    """State and words go in one transaction: a failure in the middle leaves neither."""
+    from sqlalchemy import func, select
+
+    from bot.storage.models import ConversationStateRow, Message
+
+    messages = [LoggedMessage("in", "у меня болят месячные", "period_pain", None)]
+    await repository.save_turn(
+        ALICE, {"step": 1}, language="ru", audience="teen", messages=messages
+    )
+    assert await repository.load_state(ALICE) == {"step": 1}
+    bad = [*messages, LoggedMessage("out", None, None, None)]  # text is NOT NULL: the turn fails
+    with pytest.raises(StorageUnavailable):
+        await repository.save_turn(ALICE, {"step": 2}, language="ru", audience="teen", messages=bad)
+    assert await repository.load_state(ALICE) == {"step": 1}
+    async with repository.engine.connect() as conn:
+        assert await conn.scalar(select(func.count()).select_from(Message)) == 1
+        assert await conn.scalar(select(func.count()).select_from(ConversationStateRow)) == 1

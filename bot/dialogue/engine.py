@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
@@ -64,6 +64,15 @@ class ConversationStore(Protocol):
         self, pseudonym: str, state: dict, *, language: str | None, audience: str | None
     ) -> None: ...
     async def add_messages(self, pseudonym: str, messages: list[LoggedMessage]) -> None: ...
+    async def save_turn(
+        self,
+        pseudonym: str,
+        state: dict,
+        *,
+        language: str | None,
+        audience: str | None,
+        messages: Sequence[LoggedMessage] = ...,
+    ) -> None: ...
     async def forget(self, pseudonym: str) -> None: ...
     async def record_feedback(
         self, pseudonym: str, *, topic: str, revision: int, language: str, helpful: bool
@@ -709,9 +718,12 @@ class Engine:
         route = turn.decision.route.value if turn.decision else None
         logged += [LoggedMessage("out", reply.text, turn.topic, route) for reply in turn.replies]
         try:
-            await self.store.save_state(
-                user, state.to_dict(), language=state.language, audience=state.audience
+            await self.store.save_turn(
+                user,
+                state.to_dict(),
+                language=state.language,
+                audience=state.audience,
+                messages=logged,
             )
-            await self.store.add_messages(user, logged)
         except StorageUnavailable as exc:
             log.warning("conversation not stored: %s", exc)
