@@ -365,6 +365,14 @@ def markdown_report(
                 f"{max(r.false_crisis_rate for r in result.values()):.3f} |"
             )
         out.append("")
+    else:  # the slow comparison is run now and then; its last result has its own page
+        out += [
+            "## Pipeline comparison",
+            "",
+            "Tuned pipeline vs Rasa's default pipeline vs a keyword baseline, last measured with "
+            "`syrlas eval --compare all`: [pipeline-comparison.md](pipeline-comparison.md).",
+            "",
+        ]
     if sweep:
         out += [
             "## Routing thresholds on held-out data",
