@@ -207,9 +207,7 @@ async def evaluate(
         cleaned = clean_text(example.text)
         parse = await nlu.parse(cleaned)
         lexicon = engine.crisis_decision(cleaned, parse)
-        decision = lexicon or engine.decide(parse)
-        if decision.route is not Route.CRISIS:  # as the engine does with a message's parts
-            decision = await engine.crisis_in_parts(cleaned, nlu) or decision
+        decision = lexicon or await engine.decide_message(cleaned, parse, nlu=nlu)
         report.gold.append(example.topic)
         report.predicted.append(parse.top.name if parse.top else "")
         report.decided.append(decision.topic)

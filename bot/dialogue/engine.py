@@ -60,10 +60,6 @@ def _crisis(match: CrisisMatch) -> Decision:
 
 class ConversationStore(Protocol):
     async def load_state(self, pseudonym: str) -> dict | None: ...
-    async def save_state(
-        self, pseudonym: str, state: dict, *, language: str | None, audience: str | None
-    ) -> None: ...
-    async def add_messages(self, pseudonym: str, messages: list[LoggedMessage]) -> None: ...
     async def save_turn(
         self,
         pseudonym: str,
@@ -150,10 +146,7 @@ class Engine:
         if match := self.crisis_match(cleaned):
             language = language or self._crisis_language(cleaned, match, ConversationState(), None)
             return language, await self._lexicon_decision(cleaned, match)
-        decision = self.decide(await self.nlu.parse(cleaned))
-        if decision.route is not Route.CRISIS:
-            decision = await self.crisis_in_parts(cleaned) or decision
-        return lang, decision
+        return lang, await self.decide_message(cleaned, await self.nlu.parse(cleaned))
 
     def decide(self, parse: ParseResult, *, after_clarification: bool = False) -> Decision:
         return decide(
@@ -187,12 +180,24 @@ class Engine:
             parse = await self.nlu.parse(text[:NLU_MAX_CHARS])
         except NluUnavailable:
             return None  # the lexicon has already spoken; a person reads a held conversation
-        decision = self.decide(parse)
-        if decision.route is not Route.CRISIS:
-            decision = await self.crisis_in_parts(text) or decision
+        decision = await self.decide_message(text, parse)
         if decision.route is not Route.CRISIS or decision.topic is None:
             return None
         return CrisisMatch(decision.topic, self.reply_language(text, state, client_language))
+
+    async def decide_message(
+        self,
+        text: str,
+        parse: ParseResult,
+        *,
+        after_clarification: bool = False,
+        nlu: NluParser | None = None,
+    ) -> Decision:
+        """The decision on a whole message's parse, unless one of its parts is a crisis."""
+        decision = self.decide(parse, after_clarification=after_clarification)
+        if decision.route is Route.CRISIS:
+            return decision
+        return await self.crisis_in_parts(text, nlu) or decision
 
     async def crisis_in_parts(self, text: str, nlu: NluParser | None = None) -> Decision | None:
         """A crisis topic in one sentence (or window) of a message of several: a cry for help
@@ -408,9 +413,7 @@ class Engine:
             turn.state.pending_question = text
             turn.replies.append(self.compose.nlu_down(turn.tr))
             return
-        decision = self.decide(parse, after_clarification=after_clarification)
-        if decision.route is not Route.CRISIS:
-            decision = await self.crisis_in_parts(whole) or decision
+        decision = await self.decide_message(whole, parse, after_clarification=after_clarification)
         turn.state.awaiting = None
         if decision.route is Route.CLARIFY:
             turn.decision = decision
@@ -696,7 +699,7 @@ class Engine:
             return
         if turn.private:  # a report: the state (without the sent draft) only, never the words
             try:
-                await self.store.save_state(
+                await self.store.save_turn(
                     turn.incoming.user,
                     turn.state.to_dict(),
                     language=turn.state.language,

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from sqlalchemy import event
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
@@ -77,7 +79,4 @@ def attach_sqlite_pragmas(engine: Engine) -> None:
 
 def dialect_insert(dialect: str, table: type):
     """INSERT with ON CONFLICT for the database at hand (PostgreSQL or SQLite)."""
-    from sqlalchemy.dialects.postgresql import insert as pg_insert
-    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
     return (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
