@@ -272,6 +272,11 @@ async def test_a_flood_gets_one_gentle_notice_but_a_crisis_is_always_answered(
     assert engine.crisis_match(quiet) is None
     indirect = await engine.handle(Incoming(USER, text=quiet))
     assert indirect.route is Route.CRISIS and "150" in texts(indirect)
+    assert nlu.seen.count(quiet) == 1  # the flood check's verdict is not made twice
+    # a lexicon phrase past the classifier's first 1,000 characters is found in a flood too
+    long = "у меня болят месячные и ещё много всего. " * 60 + "я не хочу жить"
+    late = await engine.handle(Incoming(USER, text=long))
+    assert late.route is Route.CRISIS and "150" in texts(late)
     now[0] += dt.timedelta(seconds=61)
     again = await engine.handle(Incoming(USER, text="у меня болят месячные"))
     assert again.topic == "period_pain"

@@ -91,6 +91,10 @@ class _Turn:
     nlu_unavailable: bool = False
     forgotten: bool = False  # the user's rows are gone: nothing may be written back
     private: bool = False  # a report turn: its words are never written to the conversation log
+    # The full crisis check's verdict, once made (the flood check, then the path the message
+    # takes): a classifier-only crisis costs one parse per part, so it is not made twice.
+    crisis_checked: bool = False
+    crisis: CrisisMatch | None = None
 
 
 @dataclass
@@ -405,6 +409,10 @@ class Engine:
             )
             self._answer_topic(turn, await self._lexicon_decision(text, match))
             return
+        if turn.crisis is not None:  # the flood check found it (the classifier): not again
+            turn.state.awaiting, turn.state.pending_question = None, text
+            self._answer_topic(turn, _crisis(turn.crisis))
+            return
         try:
             parse = await self.nlu.parse(text)
         except NluUnavailable as exc:
@@ -498,15 +506,22 @@ class Engine:
         if len(state.recent) <= self.rate_limit:
             state.slowed = False
             return False
-        text = clean_text(turn.incoming.text) if turn.incoming.text else ""
         if turn.ticket is not None:
             return False
-        if text and await self.crisis_check(text, state, turn.incoming.client_language):
+        text = clean_text(turn.incoming.text, limit=MESSAGE_MAX_CHARS) if turn.incoming.text else ""
+        if text and await self._turn_crisis(turn, text):
             return False
         if not state.slowed:
             state.slowed = True
             turn.replies.append(self.compose.slow_down(turn.tr))
         return True
+
+    async def _turn_crisis(self, turn: _Turn, text: str) -> CrisisMatch | None:
+        """``crisis_check`` on this turn's (cleaned, whole) text, made at most once per turn."""
+        if not turn.crisis_checked:
+            turn.crisis = await self.crisis_check(text, turn.state, turn.incoming.client_language)
+            turn.crisis_checked = True
+        return turn.crisis
 
     # --- anonymous reports ------------------------------------------------------------------
     def _start_report(self, turn: _Turn, decision: Decision) -> None:
@@ -548,7 +563,7 @@ class Engine:
         if not text:
             turn.replies.append(self.compose.empty(turn.tr))
             return
-        match = await self.crisis_check(text, turn.state, turn.incoming.client_language)
+        match = await self._turn_crisis(turn, text)
         if match is not None and match.topic == "self_harm_suicide":
             turn.replies.append(self.compose.crisis_in_report(turn.tr))
         step = (turn.state.awaiting or "").removeprefix("report:")
@@ -575,7 +590,7 @@ class Engine:
         if not text:
             turn.replies.append(self.compose.empty(turn.tr))
             return
-        match = await self.crisis_check(text, turn.state, turn.incoming.client_language)
+        match = await self._turn_crisis(turn, text)
         if match is not None:
             turn.tr = self.catalogs(
                 self._crisis_language(text, match, turn.state, turn.incoming.client_language)
