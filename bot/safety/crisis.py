@@ -20,6 +20,18 @@ from bot.nlu.normalize import normalize_for_nlu
 from bot.nlu.text import MESSAGE_MAX_CHARS
 
 MAX_GAP = 2  # other words allowed between two words of a phrase
+# A negation among the words a phrase skips over turns it round: "меня не бьют", "dad joined,
+# nobody hit me". Only skipped words count (a phrase may contain "не" itself: "не хочу жить"),
+# and not when the next word makes it "не раз", "не только", "not only", "not just".
+# Kazakh negates inside the verb (ұрмайды), and its "не" means "what" ("сексторшн деген не,
+# маған да болып жатыр"), so Kazakh phrases skip no negation.
+NEGATING_LANGUAGES = frozenset({Language.RU, Language.EN})
+# Both sets are written as messages look after normalisation (folding drops ь: "толко").
+NEGATIONS = frozenset(
+    {"не", "ни", "нет", "никто", "никогда", "not", "never", "nobody", "no", "t"}
+    | {"dont", "didnt", "doesnt", "isnt", "wasnt", "arent", "werent", "hasnt", "havent"}
+)
+NOT_NEGATING = frozenset({"раз", "толко", "просто", "лиш", "once", "only", "just"})
 _WORD = re.compile(r"[^\W_]+(?:-[^\W_]+)*", re.UNICODE)
 _NUMBER = re.compile(r"\{\d+\+\}")
 
@@ -52,12 +64,25 @@ class _Phrase:
                 hit = next(
                     (i for i, w in enumerate(window) if self._matches_word(pattern, w)), None
                 )
-                if hit is None:
+                if hit is None or (
+                    self.language in NEGATING_LANGUAGES and _negates(window[: hit + 1])
+                ):
                     break
                 position += 1 + hit
             else:
                 return True
         return False
+
+
+def _negates(skipped_then_hit: list[str]) -> bool:
+    """Whether the words a phrase skipped (all but the last, which it matched) hold a negation.
+    A "t" right after the phrase's last word is that word's own "n't" ("don* want to live")."""
+    return any(
+        word in NEGATIONS
+        and skipped_then_hit[i + 1] not in NOT_NEGATING
+        and not (i == 0 and word == "t")
+        for i, word in enumerate(skipped_then_hit[:-1])
+    )
 
 
 def _words(text: str) -> list[str]:
