@@ -71,7 +71,7 @@ def test_db_upgrade_creates_the_sqlite_file(tmp_path):
 def test_kb_check_passes_on_the_knowledge_base():
     result = run(["kb", "check"])
     assert result.returncode == 0, result.stdout
-    assert result.stdout.strip().endswith("54/54 topics have curated answers; 0 problem(s)")
+    assert result.stdout.strip().endswith("55/55 topics have curated answers; 0 problem(s)")
 
 
 def test_consultant_add_list_remove_and_mistakes(tmp_path):

@@ -24,6 +24,11 @@ import pytest
         ("папа опять бьет меня", "abuse_at_home"),
         ("әкем ұрады мені", "abuse_at_home"),
         ("scared to go home tonight", "abuse_at_home"),
+        # a negation that belongs to the phrase, or does not negate, keeps it a crisis
+        ("i don't want to live anymore", "self_harm_suicide"),
+        ("отчим не раз бил меня", "abuse_at_home"),
+        ("меня не только бьют", "abuse_at_home"),
+        ("сексторшн деген не, маған да болып жатыр", "grooming_sextortion"),  # kk "не": "what"
     ],
 )
 def test_crisis_phrases_in_every_language_and_script(crisis_lexicon, text, topic):
@@ -46,16 +51,24 @@ def test_crisis_phrases_in_every_language_and_script(crisis_lexicon, text, topic
         "күлкіден өліп қала жаздадым",
         "у меня болят месячные",
         "",
+        # a negation among the words a phrase skips turns it round
+        "ругаемся с мамой из за уроков, меня не бьют, просто надоело",
+        "mom started shouting, then dad joined. nobody hit me, they just dont trust me",
     ],
 )
 def test_hard_negatives_are_not_a_crisis(crisis_lexicon, text):
     assert crisis_lexicon.match(text) is None
 
 
-def test_every_lexicon_topic_is_a_crisis_topic_or_sextortion(crisis_lexicon, knowledge):
+def test_every_lexicon_topic_is_a_crisis_topic(crisis_lexicon, knowledge):
     topics = {phrase.topic for phrase in crisis_lexicon.phrases}
-    assert topics == {"self_harm_suicide", "sexual_violence", "abuse_at_home", "online_safety"}
-    assert all(knowledge.taxonomy[t].route.value == "crisis" for t in topics - {"online_safety"})
+    assert topics == {
+        "self_harm_suicide",
+        "sexual_violence",
+        "abuse_at_home",
+        "grooming_sextortion",
+    }
+    assert all(knowledge.taxonomy[t].route.value == "crisis" for t in topics)
     assert all(phrase.words for phrase in crisis_lexicon.phrases)
 
 
@@ -69,12 +82,12 @@ def test_every_lexicon_topic_is_a_crisis_topic_or_sextortion(crisis_lexicon, kno
         "on menya shantazhiruet foto, trebuet vstretitsya",
     ],
 )
-def test_sextortion_is_a_crisis_answered_with_online_safety(crisis_lexicon, text):
+def test_sextortion_is_a_crisis_of_its_own(crisis_lexicon, text):
     match = crisis_lexicon.match(text)
-    assert match is not None and match.topic == "online_safety", text
+    assert match is not None and match.topic == "grooming_sextortion", text
 
 
-async def test_sextortion_gets_the_numbers_first_then_the_online_safety_answer(
+async def test_sextortion_gets_the_numbers_first_then_its_own_answer(
     knowledge, catalogs, crisis_lexicon
 ):
     from bot.dialogue.engine import Engine
@@ -89,7 +102,7 @@ async def test_sextortion_gets_the_numbers_first_then_the_online_safety_answer(
     outcome = await engine.handle(
         Incoming("u-sextortion", text="он угрожает выложить мои фото если я не пришлю ещё")
     )
-    assert outcome.route is Route.CRISIS and outcome.topic == "online_safety"
+    assert outcome.route is Route.CRISIS and outcome.topic == "grooming_sextortion"
     first = outcome.replies[0].text
     assert first.index("150") < first.index("102")  # the numbers block, then the answer
 
@@ -136,3 +149,39 @@ def test_a_phrase_cannot_start_with_a_number(tmp_path):
     path.write_text('topics: {self_harm_suicide: {en: ["{10+} pills"]}}\n', encoding="utf-8")
     with pytest.raises(ValueError, match="starts with a word"):
         CrisisLexicon.load(path)
+
+
+async def test_grooming_the_classifier_recognises_is_a_crisis_with_its_own_answer(
+    knowledge, catalogs, crisis_lexicon
+):
+    """No lexicon phrase: the classifier's grooming_sextortion alone makes the crisis."""
+    from bot.dialogue.engine import Engine
+    from bot.dialogue.messages import Incoming
+    from bot.knowledge.topics import Route
+    from tests.doubles import ScriptedNlu
+
+    text = "взрослый дядя из игры дарит мне подарки и зовёт погулять, просит маме не говорить"
+    nlu = ScriptedNlu().on(text, ("grooming_sextortion", 0.62), ("online_safety", 0.3))
+    engine = Engine(knowledge=knowledge, nlu=nlu, catalogs=catalogs, crisis=crisis_lexicon)
+    await engine.handle(Incoming("u-grooming", action="lang:ru"))
+    assert crisis_lexicon.match(text) is None
+    outcome = await engine.handle(Incoming("u-grooming", text=text))
+    assert outcome.route is Route.CRISIS and outcome.topic == "grooming_sextortion"
+    first = outcome.replies[0].text
+    assert first.index("150") < first.index("102")  # the numbers, then the answer (police)
+
+
+async def test_grooming_of_another_child_reported_goes_to_the_report_flow(
+    knowledge, catalogs, crisis_lexicon
+):
+    from bot.dialogue.engine import Engine
+    from bot.dialogue.messages import Incoming
+    from bot.knowledge.topics import Route
+    from tests.doubles import ScriptedNlu
+
+    text = "хочу сообщить: сосед угрожает разослать фото девочки если она не пришлёт ещё"
+    nlu = ScriptedNlu().on(text, ("report_abuse", 0.9))
+    engine = Engine(knowledge=knowledge, nlu=nlu, catalogs=catalogs, crisis=crisis_lexicon)
+    assert crisis_lexicon.match(text).topic == "grooming_sextortion"
+    outcome = await engine.handle(Incoming("u-report", text=text, client_language="ru"))
+    assert outcome.route is Route.REPORT and outcome.topic == "report_abuse"

@@ -25,6 +25,21 @@ def test_a_likely_crisis_wins_even_when_it_is_not_on_top(knowledge):
     assert (decision.route, decision.topic) == (Route.CRISIS, "self_harm_suicide")
 
 
+def test_violence_the_classifier_is_sure_is_reported_goes_to_the_report_flow(knowledge):
+    # "my daughter says her friend's mum beats her, where do we go": the report flow, which
+    # opens with the danger numbers, not the crisis route; the lexicon follows the same rule
+    ranking = (("report_abuse", 0.64), ("abuse_at_home", 0.34))
+    decision = decide(parse(*ranking), knowledge.taxonomy)
+    assert (decision.route, decision.topic) == (Route.REPORT, "report_abuse")
+    # ... but not when the report is unsure, nor for a child's own danger to herself
+    unsure = decide(parse(("report_abuse", 0.45), ("abuse_at_home", 0.4)), knowledge.taxonomy)
+    assert (unsure.route, unsure.topic) == (Route.CRISIS, "abuse_at_home")
+    self_harm = decide(
+        parse(("report_abuse", 0.6), ("self_harm_suicide", 0.35)), knowledge.taxonomy
+    )
+    assert (self_harm.route, self_harm.topic) == (Route.CRISIS, "self_harm_suicide")
+
+
 def test_an_unlikely_crisis_does_not_trigger(knowledge):
     decision = decide(parse(("period_pain", 0.8), ("self_harm_suicide", 0.1)), knowledge.taxonomy)
     assert decision.route is Route.ANSWER

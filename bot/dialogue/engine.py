@@ -24,7 +24,7 @@ from bot.dialogue.messages import (
     TicketActivity,
 )
 from bot.dialogue.report_flow import TEXT_STEPS, ReportFlow
-from bot.dialogue.routing import Decision, Thresholds, decide
+from bot.dialogue.routing import REPORT_TOPIC, REPORTABLE, Decision, Thresholds, decide
 from bot.dialogue.state import ConversationState
 from bot.i18n import Catalogs, Translator
 from bot.knowledge.base import KnowledgeBase
@@ -46,9 +46,6 @@ log = logging.getLogger(__name__)
 
 TICKET_PRIORITY = {Route.CRISIS: Priority.CRISIS, Route.URGENT: Priority.URGENT}
 RATE_WINDOW_S = 60
-REPORT_TOPIC = "report_abuse"
-# Lexicon topics that may be someone else's child: a report, if the classifier is sure of it.
-REPORTABLE = frozenset({"abuse_at_home", "sexual_violence"})
 AUTO_CLEAR_CHOICES = {"auto:15": 15, "auto:60": 60, "auto:off": None}
 CONTEXT_LINES = 6  # messages before a hand-over that go to the consultant with the question
 CONTEXT_CHARS = 300

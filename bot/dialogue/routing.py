@@ -7,6 +7,12 @@ from dataclasses import dataclass
 from bot.knowledge.topics import Route, Topic
 from bot.nlu.client import ParseResult
 
+REPORT_TOPIC = "report_abuse"
+# Crisis topics that may be about someone else's child: when the classifier is sure a message
+# reports it (top topic report_abuse), the report flow (which opens with 112/102/150/111) takes
+# it instead of the crisis route. The crisis lexicon's matches follow the same rule.
+REPORTABLE = frozenset({"abuse_at_home", "sexual_violence", "grooming_sextortion"})
+
 
 @dataclass(frozen=True)
 class Thresholds:
@@ -50,9 +56,12 @@ def decide(
     if not ranking:
         return Decision(Route.ESCALATE if after_clarification else Route.CLARIFY, None, 0.0)
     top = ranking[0]
+    reported = top.name == REPORT_TOPIC and top.confidence >= thresholds.answer
 
     for score in ranking:
         if taxonomy[score.name].route is Route.CRISIS and score.confidence >= thresholds.crisis:
+            if reported and score.name in REPORTABLE:
+                return Decision(taxonomy[top.name].route, top.name, top.confidence)
             return Decision(Route.CRISIS, score.name, score.confidence)
 
     runner_up = ranking[1].confidence if len(ranking) > 1 else 0.0

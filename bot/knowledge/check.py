@@ -29,7 +29,6 @@ READERS = {"any"}, {"teen", "parent"}, {"any", "teen", "parent"}
 MIN_EXAMPLES = 30  # per topic and language
 MAX_REVIEW_AGE = dt.timedelta(days=365)
 CRISIS_LEXICON_FILE = "crisis_lexicon.yml"
-LEXICON_ROUTES = frozenset({Route.CRISIS, Route.URGENT, Route.ANSWER})  # topics with an answer
 
 
 @dataclass(frozen=True)
@@ -216,10 +215,10 @@ def _check_crisis_lexicon(path: Path, taxonomy: dict[str, Topic]) -> list[str]:
     except ValueError as exc:
         problems.append(f"{CRISIS_LEXICON_FILE}: {exc}")
     for topic_id, by_language in topics.items():
-        # An answered topic (sextortion under online_safety) may carry crisis phrases too: they
-        # still make a crisis, and the topic chooses the answer that follows the numbers.
+        # A phrase makes a crisis: its topic must be one whose answer follows the numbers as a
+        # crisis answer (sextortion has its own crisis topic, not online_safety's advice).
         topic = taxonomy.get(topic_id)
-        if topic is None or topic.route not in LEXICON_ROUTES:
+        if topic is None or topic.route is not Route.CRISIS:
             problems.append(f"{CRISIS_LEXICON_FILE}: {topic_id!r} is not a crisis topic")
         problems += [
             f"{CRISIS_LEXICON_FILE}: {topic_id} has no {lang} phrases"
