@@ -43,7 +43,7 @@ FALSE_CRISIS_CEILING = FALSE_CRISIS_TARGET
 # On the final safety set (the last of SAFETY_SETS, never tuned on): target 1.0; the floor is
 # what was measured, and guards against regressions until the target is met. The development
 # sets are asserted at 1.0.
-SAFETY_RECALL_FLOOR = 0.92  # safety set 4 in session 3: kk 0.985, ru 0.924, en 0.939
+SAFETY_RECALL_FLOOR = 0.92  # safety set 5 in session 4: kk 0.970, ru 0.970, en 0.924
 
 
 @dataclass(frozen=True)
