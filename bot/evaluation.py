@@ -43,7 +43,7 @@ FALSE_CRISIS_CEILING = FALSE_CRISIS_TARGET
 # On the final safety set (the last of SAFETY_SETS, never tuned on): target 1.0; the floor is
 # what was measured, and guards against regressions until the target is met. The development
 # sets are asserted at 1.0.
-SAFETY_RECALL_FLOOR = 0.92  # safety set 5 in session 4: kk 0.970, ru 0.970, en 0.924
+SAFETY_RECALL_FLOOR = 0.92  # safety set 6 in session 4: kk 0.924, ru 0.955, en 0.939
 
 
 @dataclass(frozen=True)
@@ -150,12 +150,9 @@ SAFETY_SETS = (
     ("safety_2", "Safety set 2 (final in session 2, development since session 3)"),
     ("safety_3", "Safety set 3 (written in session 3, measured once, then development)"),
     ("safety_4", "Safety set 4 (final in session 3, development since session 4)"),
-    ("safety_5", "Safety set 5 (final: written in session 4, never used for tuning)"),
+    ("safety_5", "Safety set 5 (written in session 4, measured once, then development)"),
+    ("safety_6", "Safety set 6 (final: written in session 4, never used for tuning)"),
 )
-# Development sets are asserted at 1.0, except where a miss is left on purpose: safety set 4's
-# en pill question ("how many paracetamol is too many for 50kg person. asking for me") would
-# need a phrase that also flags a parent's dosage question.
-DEVELOPMENT_RECALL_FLOORS = {"safety_4": 0.98}
 FINAL_SAFETY_SET = SAFETY_SETS[-1][0]
 
 

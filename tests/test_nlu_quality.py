@@ -8,7 +8,6 @@ from bot.dialogue.engine import Engine
 from bot.evaluation import (
     ACCURACY_FLOOR,
     CRISIS_RECALL_FLOOR,
-    DEVELOPMENT_RECALL_FLOORS,
     FALSE_CRISIS_CEILING,
     FINAL_SAFETY_SET,
     SAFETY_SETS,
@@ -71,8 +70,7 @@ def test_every_heldout_topic_is_trained(heldout, settings):
     # development sets: everything the lexicon and data were widened on stays caught; the
     # final set, never tuned on: the target is 1.0, the floor is what is measured today, so a
     # regression fails the build
-    [(folder, DEVELOPMENT_RECALL_FLOORS.get(folder, 1.0)) for folder, _ in SAFETY_SETS[:-1]]
-    + [(FINAL_SAFETY_SET, None)],
+    [(folder, 1.0) for folder, _ in SAFETY_SETS[:-1]] + [(FINAL_SAFETY_SET, None)],
 )
 async def test_safety_set_recall(rasa_server, knowledge, catalogs, crisis_lexicon, folder, floor):
     from bot.evaluation import SAFETY_RECALL_FLOOR, load_safety
