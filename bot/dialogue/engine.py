@@ -24,7 +24,14 @@ from bot.dialogue.messages import (
     TicketActivity,
 )
 from bot.dialogue.report_flow import TEXT_STEPS, ReportFlow
-from bot.dialogue.routing import REPORT_TOPIC, REPORTABLE, Decision, Thresholds, decide
+from bot.dialogue.routing import (
+    REPORT_TOPIC,
+    REPORTABLE,
+    Decision,
+    Thresholds,
+    decide,
+    reported_instead,
+)
 from bot.dialogue.state import ConversationState
 from bot.i18n import Catalogs, Translator
 from bot.knowledge.base import KnowledgeBase
@@ -215,13 +222,7 @@ class Engine:
         return None
 
     def _is_report(self, match: CrisisMatch, parse: ParseResult) -> bool:
-        top = parse.top
-        return (
-            match.topic in REPORTABLE
-            and top is not None
-            and top.name == REPORT_TOPIC
-            and top.confidence >= self.thresholds.answer
-        )
+        return reported_instead(match.topic, parse.top, self.thresholds)
 
     async def _lexicon_decision(self, text: str, match: CrisisMatch) -> Decision:
         """Crisis, unless the classifier is sure the message reports violence against another

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.knowledge.topics import Route, Topic
-from bot.nlu.client import ParseResult
+from bot.nlu.client import IntentScore, ParseResult
 
 REPORT_TOPIC = "report_abuse"
 # Crisis topics that may be about someone else's child: when the classifier is sure a message
@@ -37,6 +37,17 @@ class Thresholds:
     max_candidates: int = 3
 
 
+def reported_instead(topic: str, top: IntentScore | None, thresholds: Thresholds) -> bool:
+    """Whether a crisis topic goes to the report flow: violence the classifier is sure is being
+    reported (about someone else's child). The classifier's and the lexicon's crisis alike."""
+    return (
+        topic in REPORTABLE
+        and top is not None
+        and top.name == REPORT_TOPIC
+        and top.confidence >= thresholds.answer
+    )
+
+
 @dataclass(frozen=True)
 class Decision:
     route: Route
@@ -56,11 +67,10 @@ def decide(
     if not ranking:
         return Decision(Route.ESCALATE if after_clarification else Route.CLARIFY, None, 0.0)
     top = ranking[0]
-    reported = top.name == REPORT_TOPIC and top.confidence >= thresholds.answer
 
     for score in ranking:
         if taxonomy[score.name].route is Route.CRISIS and score.confidence >= thresholds.crisis:
-            if reported and score.name in REPORTABLE:
+            if reported_instead(score.name, top, thresholds):
                 return Decision(taxonomy[top.name].route, top.name, top.confidence)
             return Decision(Route.CRISIS, score.name, score.confidence)
 
