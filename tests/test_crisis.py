@@ -185,3 +185,28 @@ async def test_grooming_of_another_child_reported_goes_to_the_report_flow(
     assert crisis_lexicon.match(text).topic == "grooming_sextortion"
     outcome = await engine.handle(Incoming("u-report", text=text, client_language="ru"))
     assert outcome.route is Route.REPORT and outcome.topic == "report_abuse"
+
+
+@pytest.mark.parametrize(
+    ("text", "crisis"),
+    [
+        ("устала. всё.", True),
+        ("Я устала. Всё 😔", True),
+        ("шаршадым. болды", True),
+        ("I'm done. Bye forever", True),
+        ("устала всё время, хочу спать, это нормально?", False),  # the same words in a sentence
+        ("я так устала всё делать сама", False),
+    ],
+)
+def test_a_whole_message_phrase_matches_only_the_whole_message(crisis_lexicon, text, crisis):
+    assert (crisis_lexicon.match(text) is not None) is crisis
+
+
+def test_a_whole_message_phrase_is_marked_with_an_equals_sign(tmp_path):
+    from bot.safety.crisis import CrisisLexicon
+
+    path = tmp_path / "lexicon.yml"
+    path.write_text('topics: {self_harm_suicide: {en: ["= done bye"]}}\n', encoding="utf-8")
+    lexicon = CrisisLexicon.load(path)
+    assert lexicon.match("Done. Bye.") is not None
+    assert lexicon.match("done, bye for now, see you tomorrow") is None

@@ -47,6 +47,9 @@ class _Phrase:
     topic: str
     language: Language
     words: tuple[str, ...]  # a trailing "*" marks a stem
+    # "= устала всё": the phrase must be the whole message. A terse farewell ("устала. всё.")
+    # is a crisis on its own, but the same words inside a sentence ("устала всё время") are not.
+    whole: bool = False
 
     def _matches_word(self, pattern: str, word: str) -> bool:
         if pattern.startswith("{"):  # "{10+}": a number of at least 10 ("took 20 pills")
@@ -54,6 +57,10 @@ class _Phrase:
         return word.startswith(pattern[:-1]) if pattern.endswith("*") else word == pattern
 
     def found_in(self, words: list[str]) -> bool:
+        if self.whole:
+            return len(words) == len(self.words) and all(
+                self._matches_word(p, w) for p, w in zip(self.words, words, strict=True)
+            )
         first = self.words[0]
         for start, word in enumerate(words):
             if not self._matches_word(first, word):
@@ -140,13 +147,16 @@ class CrisisLexicon:
         for topic, by_language in raw["topics"].items():
             for language, entries in by_language.items():
                 for entry in entries:
+                    text = str(entry)
+                    whole = text.startswith("= ")
                     words = tuple(
-                        _pattern(token, Language(language)) for token in str(entry).split()
+                        _pattern(token, Language(language))
+                        for token in (text[2:] if whole else text).split()
                     )
                     words = tuple(w for w in words if w)
                     if not words or _NUMBER.fullmatch(words[0]):
                         raise ValueError(f"{entry!r}: a phrase starts with a word, not a number")
-                    phrases.append(_Phrase(topic, Language(language), words))
+                    phrases.append(_Phrase(topic, Language(language), words, whole))
         return cls(tuple(phrases))
 
     def match(self, text: str) -> CrisisMatch | None:
