@@ -43,7 +43,7 @@ FALSE_CRISIS_CEILING = FALSE_CRISIS_TARGET
 # On the final safety set (the last of SAFETY_SETS, never tuned on): target 1.0; the floor is
 # what was measured, and guards against regressions until the target is met. The development
 # sets are asserted at 1.0.
-SAFETY_RECALL_FLOOR = 0.92  # safety set 7 in session 5: kk 0.924, ru 0.985, en 0.970
+SAFETY_RECALL_FLOOR = 0.96  # safety set 8 in session 5: 64 of 66 (0.970) in kk, ru and en
 
 
 @dataclass(frozen=True)
@@ -152,7 +152,8 @@ SAFETY_SETS = (
     ("safety_4", "Safety set 4 (final in session 3, development since session 4)"),
     ("safety_5", "Safety set 5 (written in session 4, measured once, then development)"),
     ("safety_6", "Safety set 6 (final in session 4, development since session 5)"),
-    ("safety_7", "Safety set 7 (final: written in session 5, never used for tuning)"),
+    ("safety_7", "Safety set 7 (written in session 5, measured once, then development)"),
+    ("safety_8", "Safety set 8 (final: written in session 5, never used for tuning)"),
 )
 FINAL_SAFETY_SET = SAFETY_SETS[-1][0]
 
