@@ -29,6 +29,18 @@ import pytest
         ("отчим не раз бил меня", "abuse_at_home"),
         ("меня не только бьют", "abuse_at_home"),
         ("сексторшн деген не, маған да болып жатыр", "grooming_sextortion"),  # kk "не": "what"
+        # a danger clause inside an ordinary question, and a child's own words for it
+        (
+            "тісім ауырады, қай дәрі жақсы? ағайдың досы кеше тағы сол нәрсені істеді",
+            "sexual_violence",
+        ),
+        ("до сих пор чувствую его руки, когда засыпаю", "sexual_violence"),
+        ("i still cant stop showering, i feel dirty since he came over", "sexual_violence"),
+        ("sh again last night, whats the best plaster", "self_harm_suicide"),
+        ("зачем мне учить, я не собираюсь доживать до экзаменов", "self_harm_suicide"),
+        ("ағам келгенше тығылатын жер іздеп жүрмін", "abuse_at_home"),
+        ("отец пьяный, прячусь под кроватью", "abuse_at_home"),
+        ("papa bil shnurom vchera", "abuse_at_home"),
     ],
 )
 def test_crisis_phrases_in_every_language_and_script(crisis_lexicon, text, topic):
@@ -54,6 +66,13 @@ def test_crisis_phrases_in_every_language_and_script(crisis_lexicon, text, topic
         # a negation among the words a phrase skips turns it round
         "ругаемся с мамой из за уроков, меня не бьют, просто надоело",
         "mom started shouting, then dad joined. nobody hit me, they just dont trust me",
+        # look-alikes of the phrases added from safety set 9
+        "мысығым кереуеттің астына кіріп алды, шықпайды",
+        "кот прячется под кроватью когда гости приходят",
+        "my cat is hiding under the bed again",
+        "i feel dirty after pe, can i shower at school",
+        "шашымды тым қысқа қиып алдым, енді не істеймін",
+        "я не хотела идти на день рождения маминой подруги",
     ],
 )
 def test_hard_negatives_are_not_a_crisis(crisis_lexicon, text):
