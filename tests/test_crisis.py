@@ -41,6 +41,10 @@ import pytest
         ("ағам келгенше тығылатын жер іздеп жүрмін", "abuse_at_home"),
         ("отец пьяный, прячусь под кроватью", "abuse_at_home"),
         ("papa bil shnurom vchera", "abuse_at_home"),
+        # cutting again, without the words that also describe a kitchen cut
+        ("кеше тағы кесіп алдым, енді жеңімді түсірмеймін", "self_harm_suicide"),
+        ("tagy kesip aldym eshkim bilmeidi", "self_harm_suicide"),
+        ("Тағы кесіп алдым.", "self_harm_suicide"),
     ],
 )
 def test_crisis_phrases_in_every_language_and_script(crisis_lexicon, text, topic):
@@ -73,6 +77,9 @@ def test_crisis_phrases_in_every_language_and_script(crisis_lexicon, text, topic
         "i feel dirty after pe, can i shower at school",
         "шашымды тым қысқа қиып алдым, енді не істеймін",
         "я не хотела идти на день рождения маминой подруги",
+        # a kitchen cut (matched before session 7 by "кесіп алдым қан", "тағы кесіп алдым")
+        "пияз турап отырып саусағымды тағы кесіп алдым, қан тоқтамай тұр",
+        "пышақпен саусағымды қатты кесіп алдым, тігу керек пе",
     ],
 )
 def test_hard_negatives_are_not_a_crisis(crisis_lexicon, text):
