@@ -162,19 +162,31 @@ def test_the_lexicon_reads_the_whole_kept_message(crisis_lexicon):
         ("took 2 paracetamol for my headache, can i take more", False),  # under ten
         ("выпила 2 таблетки но-шпы, живот всё равно болит", False),
         ("took 20 minutes to get to school", False),  # a number, but not pills
+        # Kazakh (and spoken Russian) put the number first: "{10+}" may open a phrase
+        ("жарты сағат бұрын 30 димедрол іштім, жүрегім қатты соғып тұр", True),
+        ("20 таблеток выпила, теперь тошнит", True),
+        ("5 таблетка іштім, басым әлі ауырады", False),
+        ("пачкада 10 таблетка бар, күніне нешеуін ішемін", False),
+        ("антибиотиктің 14 таблеткасын ішу керек пе", False),
     ],
 )
 def test_a_number_of_pills_counts_from_ten(crisis_lexicon, text, crisis):
     assert (crisis_lexicon.match(text) is not None) is crisis
 
 
-def test_a_phrase_cannot_start_with_a_number(tmp_path):
+def test_a_number_opens_a_phrase_only_with_two_words_after_it(tmp_path):
+    """ "{10+} pills" alone would match a pack's label ("20 pills in a pack")."""
     from bot.safety.crisis import CrisisLexicon
 
     path = tmp_path / "lexicon.yml"
     path.write_text('topics: {self_harm_suicide: {en: ["{10+} pills"]}}\n', encoding="utf-8")
-    with pytest.raises(ValueError, match="starts with a word"):
+    with pytest.raises(ValueError, match="3\\+ words"):
         CrisisLexicon.load(path)
+    path.write_text('topics: {self_harm_suicide: {en: ["{10+} pills took"]}}\n', encoding="utf-8")
+    lexicon = CrisisLexicon.load(path)
+    assert lexicon.match("20 pills i took") is not None
+    assert lexicon.match("9 pills i took") is None
+    assert lexicon.match("pills i took") is None
 
 
 async def test_grooming_the_classifier_recognises_is_a_crisis_with_its_own_answer(

@@ -114,6 +114,9 @@ class CrisisLexicon:
     # character message is checked in milliseconds instead of a tenth of a second.
     _by_word: dict[str, tuple[_Phrase, ...]] = field(default_factory=dict, repr=False)
     _by_stem: dict[int, dict[str, tuple[_Phrase, ...]]] = field(default_factory=dict, repr=False)
+    # Phrases that start with "{10+}" (Kazakh puts the number first: "30 димедрол іштім"),
+    # tried on a message that holds a number.
+    _by_number: list[_Phrase] = field(default_factory=list, repr=False)
     _order: dict[_Phrase, int] = field(default_factory=dict, repr=False)  # file order decides
 
     def __post_init__(self) -> None:
@@ -122,7 +125,9 @@ class CrisisLexicon:
         for position, phrase in enumerate(self.phrases):
             self._order.setdefault(phrase, position)
             first = phrase.words[0]
-            if first.endswith("*"):
+            if _NUMBER.fullmatch(first):
+                self._by_number.append(phrase)
+            elif first.endswith("*"):
                 by_stem[len(first) - 1][first[:-1]].append(phrase)
             else:
                 by_word[first].append(phrase)
@@ -133,6 +138,8 @@ class CrisisLexicon:
 
     def _candidates(self, words: list[str]) -> list[_Phrase]:
         found: set[_Phrase] = set()
+        if any(word.isdigit() for word in words):
+            found.update(self._by_number)
         for word in set(words):
             found.update(self._by_word.get(word, ()))
             for length, stems in self._by_stem.items():
@@ -154,8 +161,10 @@ class CrisisLexicon:
                         for token in (text[2:] if whole else text).split()
                     )
                     words = tuple(w for w in words if w)
-                    if not words or _NUMBER.fullmatch(words[0]):
-                        raise ValueError(f"{entry!r}: a phrase starts with a word, not a number")
+                    if not words or (_NUMBER.fullmatch(words[0]) and len(words) < 3):
+                        # "{10+} таблетка" would match a pack's label: a number opens a
+                        # phrase only with at least a noun and a verb after it
+                        raise ValueError(f"{entry!r}: a number opens a phrase of 3+ words")
                     phrases.append(_Phrase(topic, Language(language), words, whole))
         return cls(tuple(phrases))
 
