@@ -43,7 +43,7 @@ FALSE_CRISIS_CEILING = FALSE_CRISIS_TARGET
 # On the final safety set (the last of SAFETY_SETS, never tuned on): target 1.0; the floor is
 # what was measured, and guards against regressions until the target is met. The development
 # sets are asserted at 1.0.
-SAFETY_RECALL_FLOOR = 0.87  # safety set 9 in session 5: kk 0.879, ru 0.924, en 0.955
+SAFETY_RECALL_FLOOR = 0.95  # safety set 10 in session 7: kk 0.955, ru 1.000, en 0.985
 
 
 @dataclass(frozen=True)
@@ -154,9 +154,10 @@ SAFETY_SETS = (
     ("safety_6", "Safety set 6 (final in session 4, development since session 5)"),
     ("safety_7", "Safety set 7 (written in session 5, measured once, then development)"),
     ("safety_8", "Safety set 8 (written in session 5, measured once, then development)"),
-    # Set 9 guided lexicon additions in session 6, so it is no longer blind; its floor stays
-    # until a new final set (written blind in session 6, not yet measured) replaces it.
-    ("safety_9", "Safety set 9 (final in session 5; lexicon tuned on it in session 6)"),
+    ("safety_9", "Safety set 9 (final in session 5; development since session 6)"),
+    # Written blind in session 7 and measured on the system before and after that session's
+    # data round (the same recall both times); nothing was changed after seeing its misses.
+    ("safety_10", "Safety set 10 (final: written blind in session 7, never tuned on)"),
 )
 FINAL_SAFETY_SET = SAFETY_SETS[-1][0]
 
