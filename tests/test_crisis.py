@@ -45,6 +45,12 @@ import pytest
         ("кеше тағы кесіп алдым, енді жеңімді түсірмеймін", "self_harm_suicide"),
         ("tagy kesip aldym eshkim bilmeidi", "self_harm_suicide"),
         ("Тағы кесіп алдым.", "self_harm_suicide"),
+        # session 7 categories (new paraphrases, not the safety-set texts)
+        ("сосед привязывает сына к батарее когда уходит", "abuse_at_home"),
+        ("my stepmom ties my brother to a chair when he cries", "abuse_at_home"),
+        ("әкем мас болып пышақ алып қуып жүр, қораға тығылдым", "abuse_at_home"),
+        ("keshe taksist meni qala syrtyna alyp ketti", "sexual_violence"),
+        ("кеше түнде санымды тағы кестім", "self_harm_suicide"),
     ],
 )
 def test_crisis_phrases_in_every_language_and_script(crisis_lexicon, text, topic):
@@ -80,6 +86,9 @@ def test_crisis_phrases_in_every_language_and_script(crisis_lexicon, text, topic
         # a kitchen cut (matched before session 7 by "кесіп алдым қан", "тағы кесіп алдым")
         "пияз турап отырып саусағымды тағы кесіп алдым, қан тоқтамай тұр",
         "пышақпен саусағымды қатты кесіп алдым, тігу керек пе",
+        "ұстарамен санымды кесіп алдым, қалай тез жазылады",
+        "торт пісірдім, пышақпен кесіп жатқанда құлап кетті 😂",
+        "she ties her hair to the side for school",
     ],
 )
 def test_hard_negatives_are_not_a_crisis(crisis_lexicon, text):
