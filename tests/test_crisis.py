@@ -51,6 +51,10 @@ import pytest
         ("әкем мас болып пышақ алып қуып жүр, қораға тығылдым", "abuse_at_home"),
         ("keshe taksist meni qala syrtyna alyp ketti", "sexual_violence"),
         ("кеше түнде санымды тағы кестім", "self_harm_suicide"),
+        ("ерім ұрды, балалармен көршіде отырмыз", "abuse_at_home"),
+        ("кто-то снимал меня в туалете в школе и выложил", "sexual_violence"),
+        ("i went too deep this time and it wont stop bleeding", "self_harm_suicide"),
+        ("i think im pregnant by my stepdad", "sexual_violence"),
     ],
 )
 def test_crisis_phrases_in_every_language_and_script(crisis_lexicon, text, topic):
@@ -89,6 +93,8 @@ def test_crisis_phrases_in_every_language_and_script(crisis_lexicon, text, topic
         "ұстарамен санымды кесіп алдым, қалай тез жазылады",
         "торт пісірдім, пышақпен кесіп жатқанда құлап кетті 😂",
         "she ties her hair to the side for school",
+        "допты қабырғаға соққанда саусағым ауырды",
+        "my little brother got lighter burns on his thumb playing with candles",
     ],
 )
 def test_hard_negatives_are_not_a_crisis(crisis_lexicon, text):
