@@ -55,6 +55,8 @@ import pytest
         ("кто-то снимал меня в туалете в школе и выложил", "sexual_violence"),
         ("i went too deep this time and it wont stop bleeding", "self_harm_suicide"),
         ("i think im pregnant by my stepdad", "sexual_violence"),
+        ("my uncle hurts me down there when we are alone", "sexual_violence"),
+        ("relapsed after 3 weeks clean", "self_harm_suicide"),
     ],
 )
 def test_crisis_phrases_in_every_language_and_script(crisis_lexicon, text, topic):
