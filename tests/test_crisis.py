@@ -57,6 +57,9 @@ import pytest
         ("i think im pregnant by my stepdad", "sexual_violence"),
         ("my uncle hurts me down there when we are alone", "sexual_violence"),
         ("relapsed after 3 weeks clean", "self_harm_suicide"),
+        ("he always hits where it doesn't show so teachers wont notice", "abuse_at_home"),
+        ("this is the last week of me, thanks for everything", "self_harm_suicide"),
+        ("девочки, помните меня хорошей", "self_harm_suicide"),
     ],
 )
 def test_crisis_phrases_in_every_language_and_script(crisis_lexicon, text, topic):
@@ -97,6 +100,9 @@ def test_crisis_phrases_in_every_language_and_script(crisis_lexicon, text, topic
         "she ties her hair to the side for school",
         "допты қабырғаға соққанда саусағым ауырды",
         "my little brother got lighter burns on his thumb playing with candles",
+        "i said stop but my little brother kept tickling me 😂",
+        "where can i get a small tattoo where it doesnt show",
+        "анам қайта ашуланбасын деп бөлмемді жинап қойдым",
     ],
 )
 def test_hard_negatives_are_not_a_crisis(crisis_lexicon, text):
