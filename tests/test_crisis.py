@@ -60,6 +60,9 @@ import pytest
         ("he always hits where it doesn't show so teachers wont notice", "abuse_at_home"),
         ("this is the last week of me, thanks for everything", "self_harm_suicide"),
         ("девочки, помните меня хорошей", "self_harm_suicide"),
+        ("муж пинает в живот, я на пятом месяце", "abuse_at_home"),
+        ("что делать если беременна от отчима, мне 15", "sexual_violence"),
+        ("хочу чтобы после меня ничего не осталось", "self_harm_suicide"),
     ],
 )
 def test_crisis_phrases_in_every_language_and_script(crisis_lexicon, text, topic):
@@ -103,6 +106,9 @@ def test_crisis_phrases_in_every_language_and_script(crisis_lexicon, text, topic
         "i said stop but my little brother kept tickling me 😂",
         "where can i get a small tattoo where it doesnt show",
         "анам қайта ашуланбасын деп бөлмемді жинап қойдым",
+        "малыш пинается в живот по ночам, это нормально?",
+        "футболда қабырғамды сындырып алдым, қанша уақытта бітеді",
+        "is the volume high enough right now",
     ],
 )
 def test_hard_negatives_are_not_a_crisis(crisis_lexicon, text):
