@@ -69,6 +69,7 @@ def test_clear_messages_are_confident(text, expected):
         "гинеколог",
         "qalay",
         "прозрачные выделения как белок, это нормально ма",  # Russian with a Kazakh particle
+        "у ребёнка сыпь на щеках, это аллергия ма",
         "балам температура 39 не истеу керек",  # Kazakh with a Russian word
     ],
 )

@@ -35,6 +35,10 @@ CONFIDENT_MARGIN = 15.0  # the likeliest language over the next one, whole messa
 MIXED_WORD_MARGIN = 10.0  # one word for another language by this much: a code-mixed message
 
 CYRILLIC, LATIN = _SCRIPTS = ("cyrillic", "latin")
+# Kazakh question particles written as words ("нормально ма"): Russian has no such words, so a
+# Russian message holding one is code-mixed whatever the n-gram margins say. The n-grams alone
+# put "ма" only just short of MIXED_WORD_MARGIN, and new training text tipped it over once.
+_KK_PARTICLES = frozenset({"ма", "ме", "ба", "бе", "па", "пе"})
 _KK_CYRILLIC_LETTERS = frozenset("әғқңөұүһі")
 # Not "q": English has it too (question, quit, liquid); the model handles it.
 _KK_LATIN_LETTERS = frozenset("äğñöūüış")
@@ -135,7 +139,7 @@ class LanguageModel:
             for scores in per_word
             for lang in candidates
             if lang is not best
-        )
+        ) or (best is Language.RU and script == CYRILLIC and not _KK_PARTICLES.isdisjoint(words))
         confident = (
             len(words) >= 2 and totals[best] - totals[runner_up] >= CONFIDENT_MARGIN and not mixed
         )
