@@ -43,7 +43,7 @@ FALSE_CRISIS_CEILING = FALSE_CRISIS_TARGET
 # On the final safety set (the last of SAFETY_SETS, never tuned on): target 1.0; the floor is
 # what was measured, and guards against regressions until the target is met. The development
 # sets are asserted at 1.0.
-SAFETY_RECALL_FLOOR = 0.93  # safety set 13 in session 7: kk 0.970, ru 0.939, en 0.985
+SAFETY_RECALL_FLOOR = 0.89  # safety set 14 in session 7: kk 0.939, ru 0.970, en 0.894
 
 
 @dataclass(frozen=True)
@@ -158,7 +158,9 @@ SAFETY_SETS = (
     ("safety_10", "Safety set 10 (written blind in session 7, measured once, then development)"),
     ("safety_11", "Safety set 11 (written blind in session 7, measured once, then development)"),
     ("safety_12", "Safety set 12 (written blind in session 7, measured once, then development)"),
-    ("safety_13", "Safety set 13 (final: written blind in session 7, never tuned on)"),
+    ("safety_13", "Safety set 13 (written blind in session 7, measured once, then development)"),
+    # Measured on the system before and after set 13's lexicon round: the same recall both times.
+    ("safety_14", "Safety set 14 (final: written blind in session 7, never tuned on)"),
 )
 FINAL_SAFETY_SET = SAFETY_SETS[-1][0]
 
