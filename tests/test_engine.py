@@ -23,6 +23,10 @@ def nlu() -> ScriptedNlu:
         .on("не хочу жить", ("self_harm_suicide", 0.8), ("out_of_scope", 0.1))
         .on("что-то странное", ("period_pain", 0.4), ("first_period", 0.35))
         .on("хочу поговорить с врачом", ("ask_human", 0.9))
+        # crisis topics under the crisis threshold: the danger numbers go on top of the answer
+        .on("can't sleep again, what helps", ("sleep_teen", 0.8), ("self_harm_suicide", 0.15))
+        .on("түнде ұйықтай алмаймын", ("sleep_teen", 0.85), ("abuse_at_home", 0.05))
+        .on("что-то плохо мне", ("low_mood", 0.35), ("self_harm_suicide", 0.2), ("pms_mood", 0.2))
     )
 
 
@@ -93,6 +97,34 @@ async def test_crisis_puts_the_helplines_first(engine, knowledge):
     assert first.index(knowledge.helplines.crisis_lines(Language.RU)[0]) < first.index(
         knowledge.answer("self_harm_suicide", Language.RU, None).text.strip()[:40]
     )
+
+
+async def test_a_question_leaning_towards_a_crisis_gets_the_danger_numbers_on_top(
+    engine, knowledge
+):
+    engine.consultants_available = True
+    outcome = await engine.handle(Incoming(USER, text="can't sleep again, what helps"))
+    assert (outcome.route, outcome.topic) == (Route.ANSWER, "sleep_teen")  # not a crisis...
+    assert outcome.effects == []  # ... so no ticket
+    first = outcome.replies[0].text
+    answer = knowledge.answer("sleep_teen", Language.EN, None).text.strip()
+    assert first.startswith("If someone is hurting you or a child")
+    for line in knowledge.helplines.danger_now_lines(Language.EN):
+        assert first.index(line) < first.index(answer[:40])
+    assert any(a.startswith("fb:sleep_teen:") for a in actions(outcome))  # buttons kept
+
+
+async def test_a_clarifying_question_carries_the_danger_numbers_too(engine, knowledge):
+    outcome = await engine.handle(Incoming(USER, text="что-то плохо мне"))
+    assert outcome.route is Route.CLARIFY
+    assert knowledge.helplines.danger_now_lines(Language.RU)[0] in outcome.replies[0].text
+    assert "topic:low_mood" in actions(outcome)
+
+
+async def test_a_faint_crisis_score_adds_nothing(engine, knowledge):
+    outcome = await engine.handle(Incoming(USER, text="түнде ұйықтай алмаймын"))
+    assert (outcome.route, outcome.topic) == (Route.ANSWER, "sleep_teen")
+    assert knowledge.helplines.danger_now_lines(Language.KK)[1] not in texts(outcome)
 
 
 async def test_urgent_answers_lead_with_danger_signs(engine, knowledge):

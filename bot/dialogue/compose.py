@@ -41,6 +41,21 @@ class Composer:
         )(tr.language)
         return self._bullets(tr.gettext("If you are in danger right now, call:"), lines)
 
+    def with_danger_hint(self, reply: Reply, tr: Translator) -> Reply:
+        """The "in danger right now" numbers on top of the answer to a message that leans
+        towards a crisis without being one (see ``Thresholds.danger_hint``)."""
+        lines = self.knowledge.helplines.danger_now_lines(tr.language)
+        if all(line in reply.text for line in lines):  # a hand-over already lists them
+            return reply
+        hint = self._bullets(
+            tr.gettext(
+                "If someone is hurting you or a child, or you are thinking of hurting yourself, "
+                "you don't have to face it alone:"
+            ),
+            lines,
+        )
+        return Reply("\n\n".join([hint, reply.text]), reply.buttons)
+
     def topic_answer(
         self, topic_id: str, route: Route, tr: Translator, audience: str | None
     ) -> Reply | None:

@@ -29,6 +29,7 @@ from bot.dialogue.routing import (
     REPORTABLE,
     Decision,
     Thresholds,
+    danger_hinted,
     decide,
     reported_instead,
 )
@@ -421,6 +422,7 @@ class Engine:
             return
         decision = await self.decide_message(whole, parse, after_clarification=after_clarification)
         turn.state.awaiting = None
+        first = len(turn.replies)
         if decision.route is Route.CLARIFY:
             turn.decision = decision
             turn.state.awaiting, turn.state.candidates = "clarify", list(decision.candidates)
@@ -432,6 +434,12 @@ class Engine:
         else:
             turn.state.pending_question = text
             self._answer_topic(turn, decision)
+        if (
+            decision.route not in (Route.CRISIS, Route.REPORT)
+            and len(turn.replies) > first
+            and danger_hinted(parse, self.knowledge.taxonomy, self.thresholds)
+        ):
+            turn.replies[first] = self.compose.with_danger_hint(turn.replies[first], turn.tr)
 
     def _answer_topic(self, turn: _Turn, decision: Decision) -> None:
         topic_id = decision.topic
