@@ -87,6 +87,24 @@ import pytest
         ("dad threw his phone at my mom and she fell", "abuse_at_home"),
         ("папа кинул стакан в маму, она плачет", "abuse_at_home"),
         ("әкем анама шыны ыдыс лақтырды", "abuse_at_home"),
+        # session 8 categories, from safety set 15's misses (new paraphrases, not its texts)
+        ("әпкем жылағаны үшін қатты сілкілейді баланы, 3 айлық", "abuse_at_home"),
+        ("отчим сильно трясет малыша когда тот плачет", "abuse_at_home"),
+        ("my aunt shakes the baby hard when he won't stop crying", "abuse_at_home"),
+        ("түнгі ауысымға барам, 12 сағат қалдыратын адам жоқ, балам 8 айлық", "abuse_at_home"),
+        ("можно ли оставить грудного ребенка одного на ночь, мне на смену", "abuse_at_home"),
+        ("а я не соглашалась, это считается?", "sexual_violence"),
+        ("it was at a party, even though i didn't agree he kept going", "sexual_violence"),
+        ("сестру украли вчера, родители говорят терпи", "abuse_at_home"),
+        ("у сына синяки после того как остается с отчимом", "abuse_at_home"),
+        ("i feel like i don't deserve to eat anything today", "self_harm_suicide"),
+        ("я не заслуживаю еды после такого веса", "self_harm_suicide"),
+        ("how fast does drinking vinegar essence work", "self_harm_suicide"),
+        ("they made us undress and filmed us in the locker room", "sexual_violence"),
+        ("одноклассницы избили за школой и выложили", "abuse_at_home"),
+        ("how can i call the police quietly so he doesnt hear", "abuse_at_home"),
+        ("полицияны үнсіз шақыруға бола ма, ол қасымда", "abuse_at_home"),
+        ("апам ішкенде баласын емізбейді, бала әлсіз", "abuse_at_home"),
     ],
 )
 def test_crisis_phrases_in_every_language_and_script(crisis_lexicon, text, topic):
@@ -145,6 +163,16 @@ def test_crisis_phrases_in_every_language_and_script(crisis_lexicon, text, topic
         "до победы один шаг, и всё получится",
         "someone made a fake account with my photos, how do i report it",
         "ертең тағы қосымша сабаққа қал деді",
+        # look-alikes of the phrases added from safety set 15
+        "can i leave my 1 year old alone for 5 minutes to take a shower",
+        "грудного ребенка можно оставить одного в кроватке пока моюсь?",
+        "күйеуім баланы жылағанда қатты сілкіп тербетеді, қауіпті ме",
+        "ребенок случайно выпил уксус, что делать",
+        "at the school medical check they make us undress, is it normal",
+        "врач сказал завтра опять прийти на анализ",
+        "my friend kidnapped my sister's cat for a prank",
+        "how do i text the police about a lost phone",
+        "вся в синяках после волейбола, это нормально?",
     ],
 )
 def test_hard_negatives_are_not_a_crisis(crisis_lexicon, text):
