@@ -43,7 +43,7 @@ FALSE_CRISIS_CEILING = FALSE_CRISIS_TARGET
 # On the final safety set (the last of SAFETY_SETS, never tuned on): target 1.0; the floor is
 # what was measured, and guards against regressions until the target is met. The development
 # sets are asserted at 1.0.
-SAFETY_RECALL_FLOOR = 0.90  # safety set 15 in session 8: kk 0.970, ru 0.955, en 0.909
+SAFETY_RECALL_FLOOR = 0.92  # safety set 17 in session 8: kk 0.924, ru 0.939, en 0.924
 
 
 @dataclass(frozen=True)
@@ -180,8 +180,10 @@ SAFETY_SETS = (
     ("safety_12", "Safety set 12 (written blind in session 7, measured once, then development)"),
     ("safety_13", "Safety set 13 (written blind in session 7, measured once, then development)"),
     ("safety_14", "Safety set 14 (final in session 7, development since session 8)"),
-    # Measured once, on the system after set 14's lexicon round.
-    ("safety_15", "Safety set 15 (final: written blind in session 8, never tuned on)"),
+    ("safety_15", "Safety set 15 (final in session 8's first round, then development)"),
+    ("safety_16", "Safety set 16 (written blind in session 8, measured once, then development)"),
+    # Measured once, on the system after set 16's lexicon round.
+    ("safety_17", "Safety set 17 (final: written blind in session 8, never tuned on)"),
 )
 FINAL_SAFETY_SET = SAFETY_SETS[-1][0]
 
