@@ -118,6 +118,22 @@ import pytest
         ("после пятницы больше меня никто не увидит", "self_harm_suicide"),
         ("i keep counting moms pills at night", "self_harm_suicide"),
         ("как глубоко резать чтобы шрам остался", "self_harm_suicide"),
+        # session 8 categories, from safety set 17's misses (new paraphrases, not its texts)
+        ("биіктен секірсе ауыра ма, 9 қабат", "self_harm_suicide"),
+        ("если прыгнуть с моста больно или сразу", "self_harm_suicide"),
+        ("3 күн тамақ ішпедім, құлап қалдым бірақ әлі семізбін", "self_harm_suicide"),
+        ("тышқан уын ішсе адам қашан өледі", "self_harm_suicide"),
+        ("how long does rat poison take on a person", "self_harm_suicide"),
+        ("мен жоқ деп жылап тұрдым, ол бәрібір тоқтамады", "sexual_violence"),
+        ("i was crying and saying no the whole time", "sexual_violence"),
+        ("хочу утонуть специально, плавать не умею", "self_harm_suicide"),
+        ("задержка, а был только мамин брат, мне 14", "sexual_violence"),
+        ("отец прижег утюгом руку за разбитую тарелку", "abuse_at_home"),
+        ("әкем үтікпен күйдіремін деді", "abuse_at_home"),
+        ("всем пока, спасибо за всё.", "self_harm_suicide"),
+        ("is vinegar essence how much to kill someone", "self_harm_suicide"),
+        ("mom kicked me out at night, nowhere to sleep tonight", "abuse_at_home"),
+        ("выгнали из дома ночью, где переночевать подростку", "abuse_at_home"),
     ],
 )
 def test_crisis_phrases_in_every_language_and_script(crisis_lexicon, text, topic):
@@ -192,6 +208,16 @@ def test_crisis_phrases_in_every_language_and_script(crisis_lexicon, text, topic
         "how deep is the pool at the camp",
         "спасибо что были на моем дне рождения",
         "thanks for everything bye everyone see you monday",
+        # look-alikes of the phrases added from safety set 17
+        "thank you for everything bye",
+        "i throw up after every meal now, 9 weeks pregnant",
+        "my dog ate rat poison how long does it take",
+        "got kicked out of class today lol",
+        "drown myself in work lol",
+        "only time was with my boyfriend and we used a condom",
+        "голова кружится но терплю, это из-за месячных?",
+        "ni s kem ne vstrechalas tolko celovalas, mogu byt beremenna?",
+        "ütikpen qolymdy küidirip aldym, köpirşik şyqty",
     ],
 )
 def test_hard_negatives_are_not_a_crisis(crisis_lexicon, text):
