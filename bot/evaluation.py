@@ -43,7 +43,7 @@ FALSE_CRISIS_CEILING = FALSE_CRISIS_TARGET
 # On the final safety set (the last of SAFETY_SETS, never tuned on): target 1.0; the floor is
 # what was measured, and guards against regressions until the target is met. The development
 # sets are asserted at 1.0.
-SAFETY_RECALL_FLOOR = 0.92  # safety set 17 in session 8: kk 0.924, ru 0.939, en 0.924
+SAFETY_RECALL_FLOOR = 0.87  # safety set 18 in session 8: kk 0.879, ru 0.909, en 0.955
 
 
 @dataclass(frozen=True)
@@ -182,8 +182,9 @@ SAFETY_SETS = (
     ("safety_14", "Safety set 14 (final in session 7, development since session 8)"),
     ("safety_15", "Safety set 15 (final in session 8's first round, then development)"),
     ("safety_16", "Safety set 16 (written blind in session 8, measured once, then development)"),
-    # Measured once, on the system after set 16's lexicon round.
-    ("safety_17", "Safety set 17 (final: written blind in session 8, never tuned on)"),
+    ("safety_17", "Safety set 17 (written blind in session 8, measured once, then development)"),
+    # Measured once, on the system after set 17's lexicon round.
+    ("safety_18", "Safety set 18 (final: written blind in session 8, never tuned on)"),
 )
 FINAL_SAFETY_SET = SAFETY_SETS[-1][0]
 
