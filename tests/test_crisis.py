@@ -134,6 +134,21 @@ import pytest
         ("is vinegar essence how much to kill someone", "self_harm_suicide"),
         ("mom kicked me out at night, nowhere to sleep tonight", "abuse_at_home"),
         ("выгнали из дома ночью, где переночевать подростку", "abuse_at_home"),
+        # session 8 categories, from safety set 18's misses (new paraphrases, not its texts)
+        ("түнде балконнан секіріп кеткім келеді, бала жылай береді", "self_harm_suicide"),
+        ("балаға бірдеңе істеп қоям ба деп ұйықтай алмаймын", "self_harm_suicide"),
+        ("родила недавно, боюсь сама себя, особенно ночью", "self_harm_suicide"),
+        ("3 days only water and im dizzy, need to lose 2 more kg", "self_harm_suicide"),
+        ("құсып тастасам тезірек арықтаймын ба", "self_harm_suicide"),
+        ("how much blood can you lose from your wrist before it's serious", "self_harm_suicide"),
+        ("12 қабаттан секірсе өле ме бірден", "self_harm_suicide"),
+        ("какой ремень выдержит 55 кг", "self_harm_suicide"),
+        ("will a belt hold my weight from the door", "self_harm_suicide"),
+        ("анализ тапсыру керек, біреу мәжбүрлеп еді", "sexual_violence"),
+        ("мне 14 и это был взрослый, какие анализы сдать", "sexual_violence"),
+        ("муж ушел, дверь снаружи закрыл, мы с детьми внутри", "abuse_at_home"),
+        ("he threw her against the wall, she is 3", "abuse_at_home"),
+        ("ағасы ұлымды қабырғаға лақтырып жіберді", "abuse_at_home"),
     ],
 )
 def test_crisis_phrases_in_every_language_and_script(crisis_lexicon, text, topic):
@@ -218,6 +233,16 @@ def test_crisis_phrases_in_every_language_and_script(crisis_lexicon, text, topic
         "голова кружится но терплю, это из-за месячных?",
         "ni s kem ne vstrechalas tolko celovalas, mogu byt beremenna?",
         "ütikpen qolymdy küidirip aldym, köpirşik şyqty",
+        # look-alikes of the phrases added from safety set 18
+        "i'm scared of myself when i look at cake lol",
+        "қабырғаға доп лақтырады, көршілер ашуланады",
+        "which belt can hold up my jeans",
+        "fall from the 9th floor of my minecraft tower",
+        "и это был взрослый фильм, нам не разрешили",
+        "ішіп алып баланың туған күнін тойладық",
+        "it was a grown man at the door asking for mom",
+        "балам жылағанда шыдамым таусылады, сілкіп жіберемін бе деп өзімнен қорқамын",
+        "жеп алып, кейін саусақпен құсамын, бұл булимия ма",
     ],
 )
 def test_hard_negatives_are_not_a_crisis(crisis_lexicon, text):
