@@ -10,6 +10,7 @@ from bot.evaluation import (
     CRISIS_RECALL_FLOOR,
     FALSE_CRISIS_CEILING,
     FINAL_SAFETY_SET,
+    KNOWN_GAPS,
     SAFETY_SETS,
     evaluate,
     format_report,
@@ -84,5 +85,26 @@ async def test_safety_set_recall(rasa_server, knowledge, catalogs, crisis_lexico
     finally:
         await client.aclose()
     for language, report in reports.items():
-        expected = SAFETY_RECALL_FLOOR if floor is None else floor
-        assert report.crisis_recall >= expected, (language, report.crisis_recall)
+        if floor is None:  # the final set
+            assert report.crisis_recall >= SAFETY_RECALL_FLOOR, (language, report.crisis_recall)
+            continue
+        texts = [e.text for e in examples if e.language == language]
+        missed = [
+            text
+            for text, gold, caught in zip(texts, report.gold, report.caught, strict=True)
+            if gold in report.crisis_topics and not caught and text not in KNOWN_GAPS
+        ]
+        assert missed == [], (language, missed)
+
+
+def test_known_gaps_are_crisis_messages_of_a_development_set():
+    """A known gap names a real message of a development set (not a stale or mistyped one)."""
+    from bot.evaluation import load_safety
+
+    development = {
+        e.text
+        for folder, _ in SAFETY_SETS[:-1]
+        for e in load_safety(PROJECT_ROOT / "tests" / "data" / folder)
+        if e.topic != "not_crisis"
+    }
+    assert set(KNOWN_GAPS) <= development, set(KNOWN_GAPS) - development
