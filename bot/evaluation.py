@@ -22,7 +22,7 @@ from pathlib import Path
 import yaml
 
 from bot.dialogue.engine import Engine
-from bot.dialogue.routing import REPORTABLE, Thresholds, danger_hinted, decide
+from bot.dialogue.routing import REPORTABLE, Thresholds, decide
 from bot.knowledge.topics import Route
 from bot.languages import LANGUAGES
 from bot.nlu.client import NluParser, ParseResult
@@ -269,10 +269,7 @@ async def evaluate(
             or (decision.route is Route.REPORT and example.topic in REPORTABLE)
         )
         report.lexicon.append(lexicon is not None and lexicon.route is Route.CRISIS)
-        report.hinted.append(
-            decision.route not in (Route.CRISIS, Route.REPORT)
-            and danger_hinted(parse, engine.knowledge.taxonomy, engine.thresholds)
-        )
+        report.hinted.append(engine.danger_hint_due(decision, parse))
         report.parses.append(parse)
         detected = detect_language(example.text).language
         report.detection[(example.script, detected == example.language)] += 1

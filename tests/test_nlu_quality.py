@@ -99,12 +99,12 @@ async def test_safety_set_recall(rasa_server, knowledge, catalogs, crisis_lexico
 
 def test_known_gaps_are_crisis_messages_of_a_development_set():
     """A known gap names a real message of a development set (not a stale or mistyped one)."""
-    from bot.evaluation import load_safety
+    from bot.evaluation import SAFETY_NEGATIVE, load_safety
 
     development = {
         e.text
         for folder, _ in SAFETY_SETS[:-1]
         for e in load_safety(PROJECT_ROOT / "tests" / "data" / folder)
-        if e.topic != "not_crisis"
+        if e.topic != SAFETY_NEGATIVE
     }
     assert set(KNOWN_GAPS) <= development, set(KNOWN_GAPS) - development

@@ -222,6 +222,13 @@ class Engine:
                 return decision
         return None
 
+    def danger_hint_due(self, decision: Decision, parse: ParseResult) -> bool:
+        """Whether the reply to a message decided this way carries the danger numbers on top:
+        not a crisis or a report (those open with the numbers already), but close to one."""
+        return decision.route not in (Route.CRISIS, Route.REPORT) and danger_hinted(
+            parse, self.knowledge.taxonomy, self.thresholds
+        )
+
     def _is_report(self, match: CrisisMatch, parse: ParseResult) -> bool:
         return reported_instead(match.topic, parse.top, self.thresholds)
 
@@ -434,11 +441,7 @@ class Engine:
         else:
             turn.state.pending_question = text
             self._answer_topic(turn, decision)
-        if (
-            decision.route not in (Route.CRISIS, Route.REPORT)
-            and len(turn.replies) > first
-            and danger_hinted(parse, self.knowledge.taxonomy, self.thresholds)
-        ):
+        if len(turn.replies) > first and self.danger_hint_due(decision, parse):
             turn.replies[first] = self.compose.with_danger_hint(turn.replies[first], turn.tr)
 
     def _answer_topic(self, turn: _Turn, decision: Decision) -> None:
