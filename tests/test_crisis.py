@@ -243,6 +243,28 @@ def test_crisis_phrases_in_every_language_and_script(crisis_lexicon, text, topic
         "it was a grown man at the door asking for mom",
         "балам жылағанда шыдамым таусылады, сілкіп жіберемін бе деп өзімнен қорқамын",
         "жеп алып, кейін саусақпен құсамын, бұл булимия ма",
+        # combinations: one of the two facts, or the same words about someone else
+        "my aunt is pregnant and my uncle is so happy",
+        "i'm 12, could i be pregnant from kissing?",
+        "мне 13, могу ли я быть беременна если целовалась",
+        "im 13 and my period is late, is that normal",
+        "12 жастамын, етеккірім кешігіп жатыр, қалыпты ма",
+        "дочь беременна, зять не помогает, как ее поддержать",
+        "тест положительный на ковид, тренер отправил домой",
+        "выделения из носа у ребенка, дедушка курит дома",
+        "discharge from the ear after swimming, my coach says it's fine",
+        "razor bumps on my thighs after shaving, how to hide them",
+        "разбила вазу, как спрятать осколки чтобы мама не увидела",
+        "burned my finger with a lighter lighting birthday candles",
+        "my teacher kicked me out of class and i couldn't sleep at night",
+        "пью слабительное от запора, кружится голова",
+        "i threw up after eating at the fair and felt dizzy",
+        "как скинуть фото на компьютер, денег нет на флешку",
+        "we sat on the roof to watch the stars, is it dangerous to be on a roof",
+        "my 2yo climbs on the windowsill, how do i childproof the window",
+        "which floor is better for a baby, 2nd or 9th",
+        "gave away my old clothes to my cousin, they're too small now",
+        "my little brother locks me out of the bathroom all day lol",
     ],
 )
 def test_hard_negatives_are_not_a_crisis(crisis_lexicon, text):
@@ -411,3 +433,115 @@ def test_a_whole_message_phrase_is_marked_with_an_equals_sign(tmp_path):
     lexicon = CrisisLexicon.load(path)
     assert lexicon.match("Done. Bye.") is not None
     assert lexicon.match("done, bye for now, see you tomorrow") is None
+
+
+# Combinations: two facts that are each ordinary make a crisis together. New paraphrases, not
+# safety-set texts; each must also fail to match without the combinations (checked below).
+COMBINED = [
+    (
+        "кажется я беременна, мне 14, а парня у меня нет. есть только мамин сожитель",
+        "sexual_violence",
+    ),
+    (
+        "i think i might be pregnant and the only one is my mum's boyfriend, i'm 14",
+        "sexual_violence",
+    ),
+    ("өгей әкем түнде келеді, енді жүкті болып қалдым ба деп қорқамын", "sexual_violence"),
+    (
+        "у меня странные выделения и там внизу болит, а дядя говорит никому не рассказывать",
+        "sexual_violence",
+    ),
+    ("white discharge and it hurts down there since my uncle stayed with us", "sexual_violence"),
+    ("ақ бөлініс бар, ол жерім ауырады, көршіміз тағы шақырды", "sexual_violence"),
+    ("мне 12, две полоски. что делать", "sexual_violence"),
+    ("12 жастамын, тест екі сызық шықты, анама қалай айтам", "sexual_violence"),
+    ("my daughter is pregnant, she is 12", "sexual_violence"),
+    ("сижу на подоконнике, 7 этаж, ноги свесив. просто дышу", "self_harm_suicide"),
+    ("on the roof of our dorm, legs hanging, just air below me", "self_harm_suicide"),
+    ("балконда тұрмын, 12 қабат, төмен қарап тұрмын ұзақ", "self_harm_suicide"),
+    ("как спрятать шрамы от лезвия под рукавом на физре", "self_harm_suicide"),
+    ("how to hide the cuts from the blade in summer without long sleeves", "self_harm_suicide"),
+    ("опять прижигала зажигалкой на бедре, уже много следов", "self_harm_suicide"),
+    ("оттықпен санымды күйдірдім, ешкім білмейді", "self_harm_suicide"),
+    ("mama kicked me out at 1am, im barefoot outside", "abuse_at_home"),
+    ("выставила за дверь в одних носках, на улице мороз, сижу в подъезде", "abuse_at_home"),
+    ("мамам үйге кіргізбеді, түн ортасында аулада отырмын", "abuse_at_home"),
+    (
+        "4 days without food and i fainted at school today, still want to lose more",
+        "self_harm_suicide",
+    ),
+    ("неделю пью только воду, сегодня упала в обморок", "self_harm_suicide"),
+    ("3 күн тек су ішіп жүрмін, бүгін есімнен танып қалдым", "self_harm_suicide"),
+    (
+        "a guy from roblox asks for pics in my swimsuit and says he will pay with kaspi",
+        "grooming_sextortion",
+    ),
+    (
+        "взрослый с дискорда просит фотки в купальнике, обещает подарить айфон",
+        "grooming_sextortion",
+    ),
+    ("інстадан біреу фото сұрайды, каспиге ақша жіберем дейді", "grooming_sextortion"),
+]
+
+
+@pytest.mark.parametrize(("text", "topic"), COMBINED)
+def test_two_ordinary_facts_together_make_a_crisis(crisis_lexicon, text, topic):
+    match = crisis_lexicon.match(text)
+    assert match is not None and match.topic == topic
+
+
+@pytest.mark.parametrize(("text", "topic"), COMBINED)
+def test_the_combinations_are_what_catches_them(crisis_lexicon, text, topic):
+    """Without the combinations no phrase matches: the test above tests combinations."""
+    from bot.safety.crisis import CrisisLexicon
+
+    assert CrisisLexicon(crisis_lexicon.phrases).match(text) is None
+
+
+def test_phrases_decide_before_combinations(tmp_path):
+    from bot.safety.crisis import CrisisLexicon
+
+    path = tmp_path / "lexicon.yml"
+    path.write_text(
+        "topics: {abuse_at_home: {en: [locked me in]}}\n"
+        "cues: {tool: {en: [lighter]}, spot: {en: [my thigh]}}\n"
+        "combinations: [{topic: self_harm_suicide, cues: [tool, spot]}]\n",
+        encoding="utf-8",
+    )
+    lexicon = CrisisLexicon.load(path)
+    assert lexicon.match("a lighter on my thigh").topic == "self_harm_suicide"
+    assert lexicon.match("a lighter on my thigh, he locked me in").topic == "abuse_at_home"
+    assert lexicon.match("a lighter") is None and lexicon.match("my thigh") is None
+
+
+@pytest.mark.parametrize(
+    ("combinations", "error"),
+    [
+        ("[{topic: self_harm_suicide, cues: [tool, nowhere]}]", "no phrases for \\['nowhere'\\]"),
+        ("[{topic: self_harm_suicide, cues: [tool]}]", "two cues or more"),
+    ],
+)
+def test_a_combination_names_two_known_cues(tmp_path, combinations, error):
+    from bot.safety.crisis import CrisisLexicon
+
+    path = tmp_path / "lexicon.yml"
+    path.write_text(
+        "topics: {abuse_at_home: {en: [locked me in]}}\n"
+        f"cues: {{tool: {{en: [lighter]}}}}\ncombinations: {combinations}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ValueError, match=error):
+        CrisisLexicon.load(path)
+
+
+def test_kb_check_finds_a_combination_on_an_answered_topic_and_an_unused_cue(knowledge):
+    from bot.knowledge.check import _check_combinations
+
+    raw = {
+        "cues": {"tool": {"kk": ["оттық"], "ru": ["зажигалка"], "en": ["lighter"]}, "spare": {}},
+        "combinations": [{"topic": "period_pain", "cues": ["tool", "tool"]}],
+    }
+    problems = _check_combinations(raw, knowledge.taxonomy)
+    assert any("'period_pain' is not a crisis topic" in p for p in problems)
+    assert any("cue 'spare' is in no combination" in p for p in problems)
+    assert any("cue spare has no kk phrases" in p for p in problems)

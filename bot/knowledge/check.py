@@ -206,7 +206,8 @@ def _check_helplines(path: Path) -> list[str]:
 
 def _check_crisis_lexicon(path: Path, taxonomy: dict[str, Topic]) -> list[str]:
     try:
-        topics = yaml.safe_load(path.read_text(encoding="utf-8"))["topics"]
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        topics = raw["topics"]
     except Exception as exc:  # any parse failure is one reported gap
         return [f"{CRISIS_LEXICON_FILE}: invalid ({str(exc).splitlines()[0]})"]
     problems = []
@@ -222,6 +223,30 @@ def _check_crisis_lexicon(path: Path, taxonomy: dict[str, Topic]) -> list[str]:
             problems.append(f"{CRISIS_LEXICON_FILE}: {topic_id!r} is not a crisis topic")
         problems += [
             f"{CRISIS_LEXICON_FILE}: {topic_id} has no {lang} phrases"
+            for lang in LANGUAGES
+            if not (by_language or {}).get(lang)
+        ]
+    return problems + _check_combinations(raw, taxonomy)
+
+
+def _check_combinations(raw: dict, taxonomy: dict[str, Topic]) -> list[str]:
+    """Combinations make crises too; a cue no combination uses is a mistake, not a spare."""
+    cues = raw.get("cues") or {}
+    combinations = raw.get("combinations") or []
+    problems = []
+    for combination in combinations:
+        topic = taxonomy.get(combination.get("topic"))
+        if topic is None or topic.route is not Route.CRISIS:
+            problems.append(
+                f"{CRISIS_LEXICON_FILE}: combination {combination.get('cues')}: "
+                f"{combination.get('topic')!r} is not a crisis topic"
+            )
+    used = {cue for combination in combinations for cue in combination.get("cues") or ()}
+    for name, by_language in cues.items():
+        if name not in used:
+            problems.append(f"{CRISIS_LEXICON_FILE}: cue {name!r} is in no combination")
+        problems += [
+            f"{CRISIS_LEXICON_FILE}: cue {name} has no {lang} phrases"
             for lang in LANGUAGES
             if not (by_language or {}).get(lang)
         ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -56,15 +57,17 @@ class _Phrase:
             return word.isdigit() and int(word) >= int(pattern[1:-2])
         return word.startswith(pattern[:-1]) if pattern.endswith("*") else word == pattern
 
-    def found_in(self, words: list[str]) -> bool:
+    def found_in(self, words: list[str], starts: Iterable[int] | None = None) -> bool:
+        """Whether the phrase is in the words; ``starts``, when given, are the only positions
+        where its first word can be (the index knows them: a long message is scanned once)."""
         if self.whole:
             return len(words) == len(self.words) and all(
                 self._matches_word(p, w) for p, w in zip(self.words, words, strict=True)
             )
         first = self.words[0]
-        for start, word in enumerate(words):
-            if not self._matches_word(first, word):
-                continue
+        if starts is None:
+            starts = (i for i, word in enumerate(words) if self._matches_word(first, word))
+        for start in starts:
             position = start
             for pattern in self.words[1:]:
                 window = words[position + 1 : position + 2 + MAX_GAP]
@@ -107,11 +110,12 @@ def _pattern(token: str, language: Language) -> str:
 
 
 @dataclass(frozen=True)
-class CrisisLexicon:
+class _PhraseIndex:
+    """Phrases by their first word (exact) and by their first stem's length and letters, so a
+    message is compared only with phrases that can start somewhere in it: a whole 4,000-
+    character message is checked in milliseconds instead of a tenth of a second."""
+
     phrases: tuple[_Phrase, ...]
-    # Phrases by their first word (exact) and by their first stem's length and letters, so a
-    # message is compared only with phrases that can start somewhere in it: a whole 4,000-
-    # character message is checked in milliseconds instead of a tenth of a second.
     _by_word: dict[str, tuple[_Phrase, ...]] = field(default_factory=dict, repr=False)
     _by_stem: dict[int, dict[str, tuple[_Phrase, ...]]] = field(default_factory=dict, repr=False)
     # Phrases that start with "{10+}" (Kazakh puts the number first: "30 димедрол іштім"),
@@ -147,36 +151,117 @@ class CrisisLexicon:
                     found.update(stems.get(word[:length], ()))
         return sorted(found, key=self._order.__getitem__)
 
+    def found_in(self, words: list[str]) -> list[_Phrase]:
+        """The phrases found in the message's words, in file order."""
+        at: dict[str, list[int]] = defaultdict(list)  # each word's positions
+        for position, word in enumerate(words):
+            at[word].append(position)
+        stem_starts: dict[str, list[int]] = {}
+
+        def starts(first: str) -> list[int] | None:
+            if _NUMBER.fullmatch(first):
+                return None  # the phrase compares the numbers itself
+            if not first.endswith("*"):
+                return at.get(first, [])
+            if first not in stem_starts:
+                stem = first[:-1]
+                stem_starts[first] = sorted(
+                    i for word, found in at.items() if word.startswith(stem) for i in found
+                )
+            return stem_starts[first]
+
+        return [
+            phrase
+            for phrase in self._candidates(words)
+            if phrase.found_in(words, starts(phrase.words[0]))
+        ]
+
+
+@dataclass(frozen=True)
+class _Combination:
+    """Cues that make a crisis together though none does alone: a child's pregnancy test and
+    "my stepdad", a lighter and a burn hidden on the thigh, a 9th-floor window and legs outside.
+    Each cue is a list of phrases; every cue must be found somewhere in the message."""
+
+    topic: str
+    cues: tuple[str, ...]
+
+
+def _parse_phrase(entry: object, topic: str, language: Language) -> _Phrase:
+    text = str(entry)
+    whole = text.startswith("= ")
+    words = tuple(_pattern(token, language) for token in (text[2:] if whole else text).split())
+    words = tuple(w for w in words if w)
+    if not words or (_NUMBER.fullmatch(words[0]) and len(words) < 3):
+        # "{10+} таблетка" would match a pack's label: a number opens a phrase only with at
+        # least a noun and a verb after it
+        raise ValueError(f"{entry!r}: a number opens a phrase of 3+ words")
+    return _Phrase(topic, language, words, whole)
+
+
+def _parse_phrases(by_name: dict[str, dict[str, list[object]]]) -> list[_Phrase]:
+    """Phrases grouped by a name (a topic, or a cue) and a language, in file order."""
+    return [
+        _parse_phrase(entry, name, Language(language))
+        for name, by_language in by_name.items()
+        for language, entries in (by_language or {}).items()
+        for entry in entries or ()
+    ]
+
+
+@dataclass(frozen=True)
+class CrisisLexicon:
+    phrases: tuple[_Phrase, ...]
+    cue_phrases: tuple[_Phrase, ...] = ()  # a cue phrase's topic field holds its cue's name
+    combinations: tuple[_Combination, ...] = ()
+    _index: _PhraseIndex = field(init=False, repr=False)
+    _cue_index: _PhraseIndex = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_index", _PhraseIndex(self.phrases))
+        object.__setattr__(self, "_cue_index", _PhraseIndex(self.cue_phrases))
+        known = {phrase.topic for phrase in self.cue_phrases}
+        for combination in self.combinations:
+            if missing := [cue for cue in combination.cues if cue not in known]:
+                raise ValueError(f"combination {combination.cues}: no phrases for {missing}")
+
     @classmethod
     def load(cls, path: Path) -> CrisisLexicon:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-        phrases = []
-        for topic, by_language in raw["topics"].items():
-            for language, entries in by_language.items():
-                for entry in entries:
-                    text = str(entry)
-                    whole = text.startswith("= ")
-                    words = tuple(
-                        _pattern(token, Language(language))
-                        for token in (text[2:] if whole else text).split()
-                    )
-                    words = tuple(w for w in words if w)
-                    if not words or (_NUMBER.fullmatch(words[0]) and len(words) < 3):
-                        # "{10+} таблетка" would match a pack's label: a number opens a
-                        # phrase only with at least a noun and a verb after it
-                        raise ValueError(f"{entry!r}: a number opens a phrase of 3+ words")
-                    phrases.append(_Phrase(topic, Language(language), words, whole))
-        return cls(tuple(phrases))
+        combinations = tuple(
+            _Combination(str(entry["topic"]), tuple(str(cue) for cue in entry["cues"]))
+            for entry in raw.get("combinations") or ()
+        )
+        for combination in combinations:
+            if len(combination.cues) < 2:
+                raise ValueError(f"combination {combination.cues}: it needs two cues or more")
+        return cls(
+            tuple(_parse_phrases(raw["topics"])),
+            tuple(_parse_phrases(raw.get("cues") or {})),
+            combinations,
+        )
 
     def match(self, text: str) -> CrisisMatch | None:
-        """The crisis topic the message speaks of (and in which language), or None."""
-        forms = {normalize_for_nlu(text, limit=MESSAGE_MAX_CHARS)} | {
-            normalize_for_nlu(text, lang, limit=MESSAGE_MAX_CHARS)
-            for lang in (Language.KK, Language.RU)
-        }
-        for form in sorted(forms):
-            words = _words(form)
-            for phrase in self._candidates(words):
-                if phrase.found_in(words):
-                    return CrisisMatch(phrase.topic, phrase.language)
+        """The crisis topic the message speaks of (and in which language), or None. A phrase
+        decides first; then a combination of cues, in file order."""
+        forms = sorted(
+            {normalize_for_nlu(text, limit=MESSAGE_MAX_CHARS)}
+            | {
+                normalize_for_nlu(text, lang, limit=MESSAGE_MAX_CHARS)
+                for lang in (Language.KK, Language.RU)
+            }
+        )
+        messages = [_words(form) for form in forms]
+        for words in messages:
+            if found := self._index.found_in(words):
+                return CrisisMatch(found[0].topic, found[0].language)
+        if not self.combinations:
+            return None
+        cues: dict[str, Language] = {}  # each cue found, with its first phrase's language
+        for words in messages:
+            for phrase in self._cue_index.found_in(words):
+                cues.setdefault(phrase.topic, phrase.language)
+        for combination in self.combinations:
+            if all(cue in cues for cue in combination.cues):
+                return CrisisMatch(combination.topic, cues[combination.cues[0]])
         return None
