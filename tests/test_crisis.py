@@ -265,6 +265,17 @@ def test_crisis_phrases_in_every_language_and_script(crisis_lexicon, text, topic
         "which floor is better for a baby, 2nd or 9th",
         "gave away my old clothes to my cousin, they're too small now",
         "my little brother locks me out of the bathroom all day lol",
+        "i'm 30 weeks pregnant, the baby kicks me all night and my husband laughs",
+        "на 6 месяце беременности малыш пинает меня ночью, муж слушает животик",
+        "жүктімін 7 ай, бала ішімде тебеді, күйеуім қуанып жүр",
+        "сколько нужно уксусной эссенции для маринада огурцов",
+        "пью только воду и чай, голова кружится при месячных",
+        "my phone is broken and i can't go to the hospital alone, how do i book online",
+        "after birth i keep standing at the window to see if my husband's car is coming",
+        "после родов можно ли мыть окна и когда гулять на балконе с малышом",
+        "сломала ногу на катке, когда пойду к врачу спросят полис?",
+        "ыстықта су ғана ішемін, басым айналады",
+        "on day 5 of my period i feel dizzy, is that normal",
     ],
 )
 def test_hard_negatives_are_not_a_crisis(crisis_lexicon, text):
@@ -481,6 +492,29 @@ COMBINED = [
         "grooming_sextortion",
     ),
     ("інстадан біреу фото сұрайды, каспиге ақша жіберем дейді", "grooming_sextortion"),
+    (
+        "родила месяц назад, по ночам стою на балконе и смотрю вниз, муж на работе",
+        "self_harm_suicide",
+    ),
+    ("бала туғалы 2 ай, түнде төмен қарап тұрамын, ұйықтай алмаймын", "self_harm_suicide"),
+    (
+        "gave birth in march and i stand on the balcony for a long time every night",
+        "self_harm_suicide",
+    ),
+    ("беременна 5 месяцев, муж вчера пинал меня ногами, малыш почти не шевелится", "abuse_at_home"),
+    ("i'm pregnant and my boyfriend shoved me yesterday, i have cramps", "abuse_at_home"),
+    ("с моста в реку сразу насмерть или нет", "self_harm_suicide"),
+    ("сірке су адамға қанша уақытта әсер етеді", "self_harm_suicide"),
+    ("does rat poison kill a person fast, how long does it take", "self_harm_suicide"),
+    ("рука опухла и синяя, но мама не ведет к врачу, говорит спросят откуда", "abuse_at_home"),
+    ("қолым ісіп кетті, сынған сияқты, әкем ауруханаға апармайды", "abuse_at_home"),
+    (
+        "my finger looks broken but dad says they'll ask how it happened so we can't go",
+        "abuse_at_home",
+    ),
+    ("где купить постинор без родителей, это был отчим", "sexual_violence"),
+    ("i need a morning after pill, it was my uncle and i'm 14", "sexual_violence"),
+    ("3 күн болды ештеңе жемедім, бүгін көзім қарауытып құлап қала жаздадым", "self_harm_suicide"),
 ]
 
 
