@@ -276,6 +276,8 @@ def test_crisis_phrases_in_every_language_and_script(crisis_lexicon, text, topic
         "сломала ногу на катке, когда пойду к врачу спросят полис?",
         "ыстықта су ғана ішемін, басым айналады",
         "on day 5 of my period i feel dizzy, is that normal",
+        "как отстирать кровь с простыни пока мама не проснулась? месячные протекли ночью",
+        "how to get blood out of sheets, not sure if my period started",
     ],
 )
 def test_hard_negatives_are_not_a_crisis(crisis_lexicon, text):
@@ -515,6 +517,11 @@ COMBINED = [
     ("где купить постинор без родителей, это был отчим", "sexual_violence"),
     ("i need a morning after pill, it was my uncle and i'm 14", "sexual_violence"),
     ("3 күн болды ештеңе жемедім, бүгін көзім қарауытып құлап қала жаздадым", "self_harm_suicide"),
+    ("как отстирать пятна крови, это не месячные, мама не должна узнать", "self_harm_suicide"),
+    (
+        "how do i wash the blood off my pillow before mum wakes up, it's not my period",
+        "self_harm_suicide",
+    ),
 ]
 
 
