@@ -278,6 +278,19 @@ def test_crisis_phrases_in_every_language_and_script(crisis_lexicon, text, topic
         "on day 5 of my period i feel dizzy, is that normal",
         "как отстирать кровь с простыни пока мама не проснулась? месячные протекли ночью",
         "how to get blood out of sheets, not sure if my period started",
+        "my cat ate rat poison, how long until symptoms, vet is closed",
+        "сколько таблеток парацетамола можно ребенку 15 кг от температуры",
+        "how long can a newborn go without food at night and not wake up, she sleeps 6 hours",
+        "тест на ковид положительный, парня нет чтобы принес продукты",
+        "i never had a boyfriend, is it normal to have white discharge at 14",
+        "i shook the rattle and my baby got sleepy, is that a thing",
+        "баланы бесікте шайқап ұйықтатамын, көп ұйықтай ма",
+        "варикоз, вены вдоль ноги видно, это опасно?",
+        "my brother kicked me in the shin at football, the bruise is huge",
+        "dad kicked the ball into my face by accident, nose bleeding",
+        "бабушка говорит малыш пинал меня всю ночь, это нормально на 30 неделе?",
+        "i'm pregnant and the baby kicks me when mom talks",
+        "балам менсіз ұйықтамайды, бесікке қалай үйретем",
     ],
 )
 def test_hard_negatives_are_not_a_crisis(crisis_lexicon, text):
@@ -522,6 +535,22 @@ COMBINED = [
         "how do i wash the blood off my pillow before mum wakes up, it's not my period",
         "self_harm_suicide",
     ),
+    (
+        "если человек выпьет крысиный яд, через сколько он умрет? у нас в сарае есть",
+        "self_harm_suicide",
+    ),
+    ("сколько таблеток цитрамона это много, не от головной боли если что", "self_harm_suicide"),
+    ("ибупрофен қанша таблетка ішсе болады? бас ауруы үшін емес", "self_harm_suicide"),
+    ("how long can you go without food and not wake up again, asking for me", "self_harm_suicide"),
+    ("3 күн сусыз жүрсе мүлде оянбай қала ма адам", "self_harm_suicide"),
+    ("тест положительный, мне 14, парня нет и не было. только отчим", "sexual_violence"),
+    ("test was positive and i never had a boyfriend. what do i do", "sexual_violence"),
+    (
+        "хочу сбежать из дома, где можно переночевать в Караганде, не могу там ещё одну ночь",
+        "abuse_at_home",
+    ),
+    ("үйден қашып кеткім келеді, Алматыда қайда түнеуге болады", "abuse_at_home"),
+    ("болит бок после того как мачеха пинала по ребрам, это пройдет?", "abuse_at_home"),
 ]
 
 
