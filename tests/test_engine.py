@@ -112,6 +112,30 @@ async def test_a_question_leaning_towards_a_crisis_gets_the_danger_numbers_on_to
     for line in knowledge.helplines.danger_now_lines(Language.EN):
         assert first.index(line) < first.index(answer[:40])
     assert any(a.startswith("fb:sleep_teen:") for a in actions(outcome))  # buttons kept
+    assert actions(outcome)[0] == "unsafe:self_harm_suicide"  # "I'm not safe" comes first
+
+
+async def test_im_not_safe_under_a_safety_net_answer_makes_it_a_crisis(engine, knowledge):
+    """One tap turns the half-seen crisis into a crisis: numbers first, a crisis ticket with
+    the message it was about, in the user's language."""
+    engine.consultants_available = True
+    await engine.handle(Incoming(USER, text="can't sleep again, what helps"))
+    outcome = await engine.handle(Incoming(USER, action="unsafe:self_harm_suicide"))
+    assert (outcome.route, outcome.topic) == (Route.CRISIS, "self_harm_suicide")
+    assert outcome.language is Language.EN
+    first = outcome.replies[0].text
+    for line in knowledge.helplines.crisis_lines(Language.EN):
+        assert line in first
+    assert [(t.priority, t.question) for t in outcome.effects] == [
+        (Priority.CRISIS, "can't sleep again, what helps")
+    ]
+
+
+@pytest.mark.parametrize("action", ["unsafe:period_pain", "unsafe:", "unsafe:nonsense"])
+async def test_a_forged_im_not_safe_button_opens_nothing(engine, action):
+    engine.consultants_available = True
+    outcome = await engine.handle(Incoming(USER, action=action))
+    assert outcome.route is not Route.CRISIS and outcome.effects == []
 
 
 async def test_a_clarifying_question_carries_the_danger_numbers_too(engine, knowledge):

@@ -41,9 +41,10 @@ class Composer:
         )(tr.language)
         return self._bullets(tr.gettext("If you are in danger right now, call:"), lines)
 
-    def with_danger_hint(self, reply: Reply, tr: Translator) -> Reply:
+    def with_danger_hint(self, reply: Reply, tr: Translator, crisis_topic: str) -> Reply:
         """The "in danger right now" numbers on top of the answer to a message that leans
-        towards a crisis without being one (see ``Thresholds.danger_hint``)."""
+        towards ``crisis_topic`` without being a crisis (see ``Thresholds.danger_hint``), and a
+        first button that makes it one: the child who is in danger says so with one tap."""
         lines = self.knowledge.helplines.danger_now_lines(tr.language)
         if all(line in reply.text for line in lines):  # a hand-over already lists them
             return reply
@@ -54,7 +55,8 @@ class Composer:
             ),
             lines,
         )
-        return Reply("\n\n".join([hint, reply.text]), reply.buttons)
+        unsafe = Button(tr.gettext("I'm not safe, I need help now"), f"unsafe:{crisis_topic}")
+        return Reply("\n\n".join([hint, reply.text]), (unsafe, *reply.buttons))
 
     def topic_answer(
         self, topic_id: str, route: Route, tr: Translator, audience: str | None

@@ -29,8 +29,8 @@ from bot.dialogue.routing import (
     REPORTABLE,
     Decision,
     Thresholds,
-    danger_hinted,
     decide,
+    leaning_crisis,
     reported_instead,
 )
 from bot.dialogue.state import ConversationState
@@ -222,12 +222,20 @@ class Engine:
                 return decision
         return None
 
+    def danger_hint_for(self, decision: Decision, parse: ParseResult) -> str | None:
+        """The crisis topic whose danger numbers the reply to a message decided this way
+        carries on top, if any: not for a crisis or a report (those open with the numbers
+        already), but for a message close to one."""
+        if decision.route in (Route.CRISIS, Route.REPORT):
+            return None
+        return leaning_crisis(parse, self.knowledge.taxonomy, self.thresholds)
+
     def danger_hint_due(self, decision: Decision, parse: ParseResult) -> bool:
-        """Whether the reply to a message decided this way carries the danger numbers on top:
-        not a crisis or a report (those open with the numbers already), but close to one."""
-        return decision.route not in (Route.CRISIS, Route.REPORT) and danger_hinted(
-            parse, self.knowledge.taxonomy, self.thresholds
-        )
+        return self.danger_hint_for(decision, parse) is not None
+
+    def _is_crisis_topic(self, topic_id: str) -> bool:
+        topic = self.knowledge.taxonomy.get(topic_id)
+        return topic is not None and topic.route is Route.CRISIS
 
     def _is_report(self, match: CrisisMatch, parse: ParseResult) -> bool:
         return reported_instead(match.topic, parse.top, self.thresholds)
@@ -380,6 +388,11 @@ class Engine:
             await self._feedback(turn, arg)
         elif kind == "human":
             self._hand_over(turn, Route.HANDOFF, state.last_topic, state.pending_question)
+        elif kind == "unsafe" and self._is_crisis_topic(arg):
+            # "I'm not safe" under a safety-net answer: the crisis the classifier half saw,
+            # with the numbers first and a crisis ticket carrying the message it was about
+            state.awaiting = None
+            self._answer_topic(turn, Decision(Route.CRISIS, arg, 1.0))
         elif kind == "forget" and arg == "yes":
             await self._forget(turn)
         elif kind == "forget":
@@ -441,8 +454,10 @@ class Engine:
         else:
             turn.state.pending_question = text
             self._answer_topic(turn, decision)
-        if len(turn.replies) > first and self.danger_hint_due(decision, parse):
-            turn.replies[first] = self.compose.with_danger_hint(turn.replies[first], turn.tr)
+        if len(turn.replies) > first and (leaning := self.danger_hint_for(decision, parse)):
+            turn.replies[first] = self.compose.with_danger_hint(
+                turn.replies[first], turn.tr, leaning
+            )
 
     def _answer_topic(self, turn: _Turn, decision: Decision) -> None:
         topic_id = decision.topic

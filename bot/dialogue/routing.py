@@ -53,14 +53,21 @@ def reported_instead(topic: str, top: IntentScore | None, thresholds: Thresholds
     )
 
 
-def danger_hinted(parse: ParseResult, taxonomy: dict[str, Topic], thresholds: Thresholds) -> bool:
-    """Whether a message the bot does not treat as a crisis still leans towards one enough to
-    show the danger numbers with the answer: a safety net under the crisis threshold."""
-    return any(
-        score.name in taxonomy
-        and taxonomy[score.name].route is Route.CRISIS
-        and score.confidence >= thresholds.danger_hint
-        for score in parse.ranking
+def leaning_crisis(
+    parse: ParseResult, taxonomy: dict[str, Topic], thresholds: Thresholds
+) -> str | None:
+    """The crisis topic a message the bot does not treat as a crisis still leans towards enough
+    to show the danger numbers with the answer (a safety net under the crisis threshold): the
+    likeliest one, or None."""
+    return next(
+        (
+            score.name
+            for score in sorted(parse.ranking, key=lambda s: -s.confidence)
+            if score.name in taxonomy
+            and taxonomy[score.name].route is Route.CRISIS
+            and score.confidence >= thresholds.danger_hint
+        ),
+        None,
     )
 
 
