@@ -291,6 +291,13 @@ def test_crisis_phrases_in_every_language_and_script(crisis_lexicon, text, topic
         "бабушка говорит малыш пинал меня всю ночь, это нормально на 30 неделе?",
         "i'm pregnant and the baby kicks me when mom talks",
         "балам менсіз ұйықтамайды, бесікке қалай үйретем",
+        "stretch marks on my inner thighs itch every night",
+        "3 guys asked me to dance at the toi, i said no",
+        "my husband pressures me to eat more after birth, stitches still hurt",
+        "I'm scared I'll drop the baby in the bath, since birth i'm so clumsy",
+        "после родов накрываю малыша пледом, не жарко ли ему?",
+        "i am 13 weeks pregnant, my husband is so happy",
+        "жүктімін 7 ай, бала ішімде тебеді, күйеуім қуанып жүр",
     ],
 )
 def test_hard_negatives_are_not_a_crisis(crisis_lexicon, text):
@@ -551,6 +558,24 @@ COMBINED = [
     ),
     ("үйден қашып кеткім келеді, Алматыда қайда түнеуге болады", "abuse_at_home"),
     ("болит бок после того как мачеха пинала по ребрам, это пройдет?", "abuse_at_home"),
+    ("бала туғанына 3 апта, түнде жылағанда жастықпен басып тастағым келеді", "self_harm_suicide"),
+    ("после родов месяц, иногда хочется накрыть его подушкой чтобы замолчал", "self_harm_suicide"),
+    (
+        "3 weeks after giving birth and i keep thinking about a pillow over his face",
+        "self_harm_suicide",
+    ),
+    ("кеше кешке жігітімнің достары да келді, маған рұқсатсыз... 3 адам", "sexual_violence"),
+    ("их было трое, без моего согласия, я не знаю куда идти", "sexual_violence"),
+    (
+        "it was four guys from his class, against my will, i can't tell my parents",
+        "sexual_violence",
+    ),
+    ("дядя сказал что мне никто не поверит, если расскажу маме", "sexual_violence"),
+    ("my stepdad says no one will believe me anyway", "sexual_violence"),
+    ("на внутренней стороне бедер синяки, это отчим каждую ночь", "sexual_violence"),
+    ("bruises on my inner thighs again, every night when mom is at work", "sexual_violence"),
+    ("муж заставляет близость через 10 дней после родов, хотя швы болят", "sexual_violence"),
+    ("екіқабатпын, күйеуім кеше ішіме тепті, іш тартып ауырады", "abuse_at_home"),
 ]
 
 
@@ -615,3 +640,23 @@ def test_kb_check_finds_a_combination_on_an_answered_topic_and_an_unused_cue(kno
     assert any("'period_pain' is not a crisis topic" in p for p in problems)
     assert any("cue 'spare' is in no combination" in p for p in problems)
     assert any("cue spare has no kk phrases" in p for p in problems)
+
+
+def test_no_combination_matches_the_ordinary_look_alikes(crisis_lexicon, settings):
+    """450 ordinary messages written to share words with dangerous ones (a baby kicking, a
+    stepdad at a wedding, vinegar for pickles, Ramadan and dizziness): the combinations must
+    stay quiet on all of them. (A few old phrases do match: "giving away my stuff before the
+    move", "I want to die of embarrassment"; that price is the phrases', not the cues'.)"""
+    import yaml
+
+    from bot.safety.crisis import CrisisLexicon
+
+    combinations = CrisisLexicon((), crisis_lexicon.cue_phrases, crisis_lexicon.combinations)
+    folder = settings.home / "tests" / "data" / "ordinary_lookalikes"
+    texts = [
+        text
+        for path in sorted(folder.glob("*.yml"))
+        for text in yaml.safe_load(path.read_text(encoding="utf-8"))["ordinary"]
+    ]
+    assert len(texts) == 450
+    assert [t for t in texts if combinations.match(t)] == []
