@@ -297,6 +297,17 @@ def test_crisis_phrases_in_every_language_and_script(crisis_lexicon, text, topic
         "I'm scared I'll drop the baby in the bath, since birth i'm so clumsy",
         "после родов накрываю малыша пледом, не жарко ли ему?",
         "i am 13 weeks pregnant, my husband is so happy",
+        "таксист повез не туда, пришлось доплатить",
+        "на никахе сестры буду, мне 16, что надеть",
+        "my parents had an arranged marriage, i'm 15, is it ok to date",
+        "how to hide a hickey so teachers dont notice",
+        "hair grow back after shaving? my uncle says yes",
+        "балконнан құласа мысық өледі ме",
+        "неше күн су ішпесе адам өледі? биологиядан сұрақ",
+        "можно умереть от смеха, я серьезно",
+        "can i leave the baby in the car for 5 min while i pay, it's cold",
+        "how long can you go without water before you die, science class question",
+        "снотворное для подростка без рецепта бывает?",
         "жүктімін 7 ай, бала ішімде тебеді, күйеуім қуанып жүр",
     ],
 )
@@ -576,6 +587,19 @@ COMBINED = [
     ("bruises on my inner thighs again, every night when mom is at work", "sexual_violence"),
     ("муж заставляет близость через 10 дней после родов, хотя швы болят", "sexual_violence"),
     ("екіқабатпын, күйеуім кеше ішіме тепті, іш тартып ауырады", "abuse_at_home"),
+    ("снотворное без рецепта где купить? нужно много, сразу пачку", "self_harm_suicide"),
+    ("можно ли умереть от хлорки если выпить, не из любопытства спрашиваю", "self_harm_suicide"),
+    ("сестру 15 лет выдают замуж в ауле, она плачет", "abuse_at_home"),
+    ("16 жастағы қарындасымды алып қашпақ, не істеймін", "abuse_at_home"),
+    ("fasting is easy now, skipping iftar every day, i want to vanish", "self_harm_suicide"),
+    ("the taxi driver didn't take me home, my tights torn, i'm shaking", "sexual_violence"),
+    ("how to cover a black eye so teachers dont notice, mom did it", "abuse_at_home"),
+    (
+        "the baby is locked in the car at the mall parking, windows closed, it's hot",
+        "abuse_at_home",
+    ),
+    ("hymen grow back? my uncle did something, i cant tell anyone", "sexual_violence"),
+    ("у ребенка шишка, сожитель не дает вызвать скорую", "abuse_at_home"),
 ]
 
 
