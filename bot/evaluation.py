@@ -43,7 +43,7 @@ FALSE_CRISIS_CEILING = FALSE_CRISIS_TARGET
 # On the final safety set (the last of SAFETY_SETS, never tuned on): target 1.0; the floor is
 # what was measured, and guards against regressions until the target is met. The development
 # sets are asserted at 1.0.
-SAFETY_RECALL_FLOOR = 0.89  # safety set 22 in session 9: kk 0.955, ru 0.939, en 0.894
+SAFETY_RECALL_FLOOR = 0.87  # safety set 23 in session 9: kk 0.924, ru 0.970, en 0.879
 
 
 @dataclass(frozen=True)
@@ -187,8 +187,9 @@ SAFETY_SETS = (
     ("safety_19", "Safety set 19 (final in session 8, development since session 9)"),
     ("safety_20", "Safety set 20 (final in session 9's first round, then development)"),
     ("safety_21", "Safety set 21 (final in session 9's second round, then development)"),
-    # Measured once, on the system with every cue's vocabulary widened (daf48fb).
-    ("safety_22", "Safety set 22 (final: written blind in session 9, never tuned on)"),
+    ("safety_22", "Safety set 22 (final in session 9's third round, then development)"),
+    # Measured once, on the system after set 22's round (9758eb6).
+    ("safety_23", "Safety set 23 (final: written blind in session 9, never tuned on)"),
 )
 FINAL_SAFETY_SET = SAFETY_SETS[-1][0]
 # Crisis messages of the development sets that stay missed on purpose, each with its reason:
