@@ -283,7 +283,7 @@ async def evaluate(
             or (decision.route is Route.REPORT and example.topic in REPORTABLE)
         )
         report.lexicon.append(lexicon is not None and lexicon.route is Route.CRISIS)
-        report.hinted.append(engine.danger_hint_due(decision, parse))
+        report.hinted.append(engine.danger_hint_for(decision, parse) is not None)
         report.parses.append(parse)
         detected = detect_language(example.text).language
         report.detection[(example.script, detected == example.language)] += 1

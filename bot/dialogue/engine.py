@@ -230,11 +230,8 @@ class Engine:
             return None
         return leaning_crisis(parse, self.knowledge.taxonomy, self.thresholds)
 
-    def danger_hint_due(self, decision: Decision, parse: ParseResult) -> bool:
-        return self.danger_hint_for(decision, parse) is not None
-
     def _is_crisis_topic(self, topic_id: str) -> bool:
-        topic = self.knowledge.taxonomy.get(topic_id)
+        topic = self.knowledge.topic(topic_id)
         return topic is not None and topic.route is Route.CRISIS
 
     def _is_report(self, match: CrisisMatch, parse: ParseResult) -> bool:

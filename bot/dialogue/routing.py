@@ -58,11 +58,11 @@ def leaning_crisis(
 ) -> str | None:
     """The crisis topic a message the bot does not treat as a crisis still leans towards enough
     to show the danger numbers with the answer (a safety net under the crisis threshold): the
-    likeliest one, or None."""
+    likeliest one (the ranking comes best first, as ``decide`` reads it too), or None."""
     return next(
         (
             score.name
-            for score in sorted(parse.ranking, key=lambda s: -s.confidence)
+            for score in parse.ranking
             if score.name in taxonomy
             and taxonomy[score.name].route is Route.CRISIS
             and score.confidence >= thresholds.danger_hint

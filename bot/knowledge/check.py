@@ -221,12 +221,17 @@ def _check_crisis_lexicon(path: Path, taxonomy: dict[str, Topic]) -> list[str]:
         topic = taxonomy.get(topic_id)
         if topic is None or topic.route is not Route.CRISIS:
             problems.append(f"{CRISIS_LEXICON_FILE}: {topic_id!r} is not a crisis topic")
-        problems += [
-            f"{CRISIS_LEXICON_FILE}: {topic_id} has no {lang} phrases"
-            for lang in LANGUAGES
-            if not (by_language or {}).get(lang)
-        ]
+        problems += _missing_languages(topic_id, by_language)
     return problems + _check_combinations(raw, taxonomy)
+
+
+def _missing_languages(name: str, by_language: dict | None) -> list[str]:
+    """A topic's or a cue's phrases must cover every language."""
+    return [
+        f"{CRISIS_LEXICON_FILE}: {name} has no {lang} phrases"
+        for lang in LANGUAGES
+        if not (by_language or {}).get(lang)
+    ]
 
 
 def _check_combinations(raw: dict, taxonomy: dict[str, Topic]) -> list[str]:
@@ -245,11 +250,7 @@ def _check_combinations(raw: dict, taxonomy: dict[str, Topic]) -> list[str]:
     for name, by_language in cues.items():
         if name not in used:
             problems.append(f"{CRISIS_LEXICON_FILE}: cue {name!r} is in no combination")
-        problems += [
-            f"{CRISIS_LEXICON_FILE}: cue {name} has no {lang} phrases"
-            for lang in LANGUAGES
-            if not (by_language or {}).get(lang)
-        ]
+        problems += _missing_languages(f"cue {name}", by_language)
     return problems
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -151,8 +151,9 @@ class _PhraseIndex:
                     found.update(stems.get(word[:length], ()))
         return sorted(found, key=self._order.__getitem__)
 
-    def found_in(self, words: list[str]) -> list[_Phrase]:
-        """The phrases found in the message's words, in file order."""
+    def found_in(self, words: list[str]) -> Iterator[_Phrase]:
+        """The phrases found in the message's words, in file order, one at a time (the crisis
+        check wants only the first; the cues want them all)."""
         at: dict[str, list[int]] = defaultdict(list)  # each word's positions
         for position, word in enumerate(words):
             at[word].append(position)
@@ -170,11 +171,11 @@ class _PhraseIndex:
                 )
             return stem_starts[first]
 
-        return [
+        return (
             phrase
             for phrase in self._candidates(words)
             if phrase.found_in(words, starts(phrase.words[0]))
-        ]
+        )
 
 
 @dataclass(frozen=True)
@@ -222,6 +223,8 @@ class CrisisLexicon:
         object.__setattr__(self, "_cue_index", _PhraseIndex(self.cue_phrases))
         known = {phrase.topic for phrase in self.cue_phrases}
         for combination in self.combinations:
+            if len(combination.cues) < 2:
+                raise ValueError(f"combination {combination.cues}: it needs two cues or more")
             if missing := [cue for cue in combination.cues if cue not in known]:
                 raise ValueError(f"combination {combination.cues}: no phrases for {missing}")
 
@@ -232,9 +235,6 @@ class CrisisLexicon:
             _Combination(str(entry["topic"]), tuple(str(cue) for cue in entry["cues"]))
             for entry in raw.get("combinations") or ()
         )
-        for combination in combinations:
-            if len(combination.cues) < 2:
-                raise ValueError(f"combination {combination.cues}: it needs two cues or more")
         return cls(
             tuple(_parse_phrases(raw["topics"])),
             tuple(_parse_phrases(raw.get("cues") or {})),
@@ -253,8 +253,8 @@ class CrisisLexicon:
         )
         messages = [_words(form) for form in forms]
         for words in messages:
-            if found := self._index.found_in(words):
-                return CrisisMatch(found[0].topic, found[0].language)
+            if phrase := next(self._index.found_in(words), None):
+                return CrisisMatch(phrase.topic, phrase.language)
         if not self.combinations:
             return None
         cues: dict[str, Language] = {}  # each cue found, with its first phrase's language
