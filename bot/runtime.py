@@ -19,6 +19,7 @@ from bot.i18n import Catalogs
 from bot.knowledge.base import KnowledgeBase, load_knowledge_base
 from bot.languages import parse_language
 from bot.nlu.client import NluParser, RasaClient
+from bot.nlu.safety_sets import development_sets
 from bot.nlu.server import RasaServer
 from bot.nlu.training import TrainingInputs, current_model
 from bot.safety.crisis import CrisisLexicon
@@ -46,6 +47,7 @@ def training_inputs(settings: Settings) -> TrainingInputs:
         config=settings.nlu_config,
         nlu_data=settings.nlu_data_dir,
         rasa_lock=settings.home / "nlu-requirements.lock",
+        safety_sets=development_sets(settings.home / "tests" / "data"),
     )
 
 

@@ -9,14 +9,13 @@ from bot.evaluation import (
     ACCURACY_FLOOR,
     CRISIS_RECALL_FLOOR,
     FALSE_CRISIS_CEILING,
-    FINAL_SAFETY_SET,
     KNOWN_GAPS,
-    SAFETY_SETS,
     evaluate,
     format_report,
     load_heldout,
 )
 from bot.nlu.client import RasaClient
+from bot.nlu.safety_sets import FINAL_SAFETY_SET, SAFETY_NEGATIVE, SAFETY_SETS
 from bot.settings import PROJECT_ROOT
 
 pytestmark = pytest.mark.rasa
@@ -99,7 +98,7 @@ async def test_safety_set_recall(rasa_server, knowledge, catalogs, crisis_lexico
 
 def test_known_gaps_are_crisis_messages_of_a_development_set():
     """A known gap names a real message of a development set (not a stale or mistyped one)."""
-    from bot.evaluation import SAFETY_NEGATIVE, load_safety
+    from bot.evaluation import load_safety
 
     development = {
         e.text

@@ -16,9 +16,10 @@ from pathlib import Path
 import yaml
 
 from bot.nlu.normalize import normalize_for_nlu
+from bot.nlu.safety_sets import training_examples
 
 # Bump when the way we build the model changes in a way the inputs below do not show.
-TRAINING_FORMAT = "syrlas-nlu-3"
+TRAINING_FORMAT = "syrlas-nlu-4"
 # The code that shapes what the model sees: a change here means a different model.
 NORMALISATION_FILES = tuple(
     Path(__file__).with_name(name)
@@ -41,19 +42,25 @@ class TrainingInputs:
     config: Path
     nlu_data: Path
     rasa_lock: Path  # the pinned Rasa environment: another Rasa means another model
+    # The development safety sets (bot/nlu/safety_sets.py), learnt from beside nlu_data/.
+    safety_sets: tuple[Path, ...] = ()
 
     def files(self) -> list[Path]:
         data = sorted(
             p for p in self.nlu_data.rglob("*") if p.is_file() and p.suffix in {".yml", ".yaml"}
         )
-        return [self.config, self.rasa_lock, *NORMALISATION_FILES, *data]
+        sets = [path for folder in self.safety_sets for path in sorted(folder.glob("*.yml"))]
+        return [self.config, self.rasa_lock, *NORMALISATION_FILES, *data, *sets]
 
     def fingerprint(self) -> str:
         digest = hashlib.sha256(TRAINING_FORMAT.encode())
         for path in self.files():
-            name = (
-                path.relative_to(self.nlu_data) if path.is_relative_to(self.nlu_data) else path.name
-            )
+            if path.is_relative_to(self.nlu_data):
+                name = str(path.relative_to(self.nlu_data))
+            elif path.parent in self.safety_sets:
+                name = f"{path.parent.name}/{path.name}"
+            else:
+                name = path.name
             digest.update(f"\0{name}\0".encode())
             digest.update(path.read_bytes())
         return digest.hexdigest()
@@ -64,8 +71,9 @@ def normalised_examples(examples: list[str]) -> list[str]:
     return list(dict.fromkeys(filter(None, (normalize_for_nlu(e) for e in examples))))
 
 
-def write_normalised_data(source: Path, target: Path) -> Path:
-    """A copy of ``nlu_data/`` with every example passed through ``normalize_for_nlu``."""
+def write_normalised_data(source: Path, target: Path, safety_sets: tuple[Path, ...] = ()) -> Path:
+    """A copy of ``nlu_data/`` with every example passed through ``normalize_for_nlu``, plus
+    ``<lang>/safety_sets.yml`` with the development safety sets' messages."""
     for path in sorted(source.rglob("*.yml")):
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         for block in data.get("nlu", []):
@@ -78,6 +86,18 @@ def write_normalised_data(source: Path, target: Path) -> Path:
                 block["examples"] = "".join(f"- {e}\n" for e in normalised_examples(raw))
         out = target / path.relative_to(source)
         out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    for language, by_topic in training_examples(safety_sets).items():
+        blocks = [
+            {"intent": topic, "examples": "".join(f"- {e}\n" for e in normalised_examples(texts))}
+            for topic, texts in sorted(by_topic.items())
+            if texts
+        ]
+        out = target / language / "safety_sets.yml"
+        if out.exists():
+            raise TrainingFailed(f"{source / language / out.name} would be overwritten: rename it")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        data = {"version": "3.1", "nlu": blocks}
         out.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return target
 
@@ -129,7 +149,9 @@ def train(
             return target, False
         with tempfile.TemporaryDirectory(prefix="syrlas-train-") as workdir:
             # The model learns from the examples exactly as the client will send messages.
-            normalised = write_normalised_data(inputs.nlu_data, Path(workdir) / "nlu")
+            normalised = write_normalised_data(
+                inputs.nlu_data, Path(workdir) / "nlu", inputs.safety_sets
+            )
             command = [
                 str(rasa),
                 "train",
