@@ -118,8 +118,10 @@ def test_the_development_safety_sets_are_learnt_from_under_their_topics(inputs, 
     assert with_sets.fingerprint() != fingerprint
 
 
-def test_a_development_set_without_topics_for_its_look_alikes_is_refused(inputs, tmp_path):
+def test_a_missing_development_set_or_unlabelled_look_alikes_are_refused(inputs, tmp_path):
     folder = tmp_path / "safety_a"
     _write_set(folder, "en", {"self_harm_suicide": ["bye everyone"]}, ["this exam kills me"])
     with pytest.raises(ValueError, match="ordinary topic"):
         write_normalised_data(inputs.nlu_data, tmp_path / "out", (folder,))
+    with pytest.raises(FileNotFoundError, match="is missing"):
+        write_normalised_data(inputs.nlu_data, tmp_path / "out", (tmp_path / "safety_gone",))
