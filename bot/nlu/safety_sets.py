@@ -43,8 +43,9 @@ SAFETY_SETS = (
     ("safety_21", "Safety set 21 (final in session 9's second round, then development)"),
     ("safety_22", "Safety set 22 (final in session 9's third round, then development)"),
     ("safety_23", "Safety set 23 (final in session 9, development since session 10)"),
-    # Measured once, on the system that learnt from sets 1-23 (session 10).
-    ("safety_24", "Safety set 24 (final: written blind in session 10, never tuned or trained on)"),
+    ("safety_24", "Safety set 24 (final in session 10's first measurement, then development)"),
+    # Measured once, on the system that learnt from sets 1-23 (session 10, d17799c).
+    ("safety_25", "Safety set 25 (final: written blind in session 10, never tuned or trained on)"),
 )
 FINAL_SAFETY_SET = SAFETY_SETS[-1][0]
 
